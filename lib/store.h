@@ -1,0 +1,166 @@
+/*
+ * store: the SQLite database.  Every SQL statement of tessera lives in
+ * store.c; nothing else includes sqlite3.h, so that another backend can
+ * take its place behind this header.
+ *
+ * A struct tsr_store is one connection and must be used by one thread at a
+ * time.  Writers in other processes are waited for (busy timeout).
+ * Row structs are plain values with fixed-size, NUL-terminated strings;
+ * lists are malloc'd arrays the caller free()s.  Validation of names,
+ * CNs and scopes is the caller's (see policy.h); the store enforces
+ * uniqueness and references and reports them as TSR_ERR_EXISTS and
+ * TSR_ERR_NOT_FOUND.
+ */
+#ifndef TSR_STORE_H
+#define TSR_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define TSR_STORE_MAX_NAME		128	/* client, audience */
+#define TSR_STORE_MAX_CN		64
+#define TSR_STORE_MAX_DESCRIPTION	256
+#define TSR_STORE_MAX_SCOPES		1024	/* joined, space-separated */
+#define TSR_STORE_MAX_KID		64
+#define TSR_STORE_MAX_JWK		2048	/* public JWK JSON text */
+#define TSR_STORE_BUSY_TIMEOUT_MS	5000
+
+struct tsr_store;
+
+struct tsr_client {
+	char	name[TSR_STORE_MAX_NAME + 1];
+	char	cn[TSR_STORE_MAX_CN + 1];
+	char	description[TSR_STORE_MAX_DESCRIPTION + 1];
+	bool	enabled;
+	int64_t	created_at;
+	int64_t	updated_at;
+};
+
+struct tsr_grant {
+	char	client[TSR_STORE_MAX_NAME + 1];
+	char	audience[TSR_STORE_MAX_NAME + 1];
+	char	scopes[TSR_STORE_MAX_SCOPES + 1];	/* sorted, "" = none */
+	int64_t	ttl_s;					/* 0 = server's */
+	int64_t	created_at;
+};
+
+enum tsr_keystate {
+	TSR_KEYSTATE_NEXT,
+	TSR_KEYSTATE_ACTIVE,
+	TSR_KEYSTATE_RETIRED,
+	TSR_KEYSTATE_EXPIRED,
+	TSR_KEYSTATE_REVOKED,
+};
+
+struct tsr_keyrow {
+	char	kid[TSR_STORE_MAX_KID + 1];
+	enum tsr_keystate state;
+	int	bits;
+	char	jwk[TSR_STORE_MAX_JWK + 1];	/* public JWK, JSON */
+	int64_t	created_at;
+	int64_t	activated_at;			/* 0 = not reached */
+	int64_t	retired_at;			/* 0 = not reached */
+	int64_t	expires_at;			/* 0 = not set */
+};
+
+/* "next", "active", ...; NULL for a bad value. */
+const char *tsr_store_keystate_name(enum tsr_keystate st);
+
+/*
+ * Open (creating if absent) the database at path: WAL journal, foreign
+ * keys on, busy timeout.  Checks that the file is a readable SQLite
+ * database.  Does not migrate.  TSR_ERR_DB with a line naming the path.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_store_open(const char *path,
+    struct tsr_store **out, struct tsr_why *why);
+
+/* NULL-safe. */
+void tsr_store_close(struct tsr_store *st);
+
+/*
+ * Apply the pending embedded migrations in order, each in one
+ * transaction, recording them in schema_migrations.  *applied (may be
+ * NULL) gets how many ran.  TSR_ERR_DB_NEWER when the database holds a
+ * migration this program does not know; nothing is changed then.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_store_migrate(struct tsr_store *st,
+    int *applied, struct tsr_why *why);
+
+/* Highest applied migration and the highest this program embeds. */
+TSR_MUST_CHECK enum tsr_err tsr_store_schema_version(struct tsr_store *st,
+    int *current, int *latest, struct tsr_why *why);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Rollback is safe to call when no
+ * transaction is open. */
+TSR_MUST_CHECK enum tsr_err tsr_store_begin(struct tsr_store *st,
+    struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_store_commit(struct tsr_store *st,
+    struct tsr_why *why);
+void tsr_store_rollback(struct tsr_store *st);
+
+/*
+ * Change counters, bumped by triggers on every write to the policy tables
+ * (clients, grants) and to the key table.  A reader polls them to see,
+ * cheaply, whether it must reload.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_store_generations(struct tsr_store *st,
+    int64_t *policy_gen, int64_t *keys_gen, struct tsr_why *why);
+
+/* Settings: small integer values by name (e.g. "retire_window_s"). */
+TSR_MUST_CHECK enum tsr_err tsr_store_setting_get(struct tsr_store *st,
+    const char *name, int64_t *value, struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_store_setting_set(struct tsr_store *st,
+    const char *name, int64_t value, struct tsr_why *why);
+
+/* Clients.  EXISTS for a taken name or CN, NOT_FOUND for an unknown one. */
+TSR_MUST_CHECK enum tsr_err tsr_store_client_insert(struct tsr_store *st,
+    const struct tsr_client *c, struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_store_client_get(struct tsr_store *st,
+    const char *name, struct tsr_client *out, struct tsr_why *why);
+/* Sorted by name. */
+TSR_MUST_CHECK enum tsr_err tsr_store_client_list(struct tsr_store *st,
+    struct tsr_client **out, size_t *out_n, struct tsr_why *why);
+/* Rewrites cn, description, enabled and updated_at of the named row. */
+TSR_MUST_CHECK enum tsr_err tsr_store_client_update(struct tsr_store *st,
+    const struct tsr_client *c, struct tsr_why *why);
+/* Removes the client and its grants. */
+TSR_MUST_CHECK enum tsr_err tsr_store_client_delete(struct tsr_store *st,
+    const char *name, struct tsr_why *why);
+
+/* Grants.  insert: NOT_FOUND for an unknown client, EXISTS for a taken
+ * (client, audience). */
+TSR_MUST_CHECK enum tsr_err tsr_store_grant_insert(struct tsr_store *st,
+    const struct tsr_grant *g, struct tsr_why *why);
+/* Rewrites scopes and ttl_s of (client, audience). */
+TSR_MUST_CHECK enum tsr_err tsr_store_grant_update(struct tsr_store *st,
+    const struct tsr_grant *g, struct tsr_why *why);
+/* client and audience filters may be NULL; sorted by client, audience. */
+TSR_MUST_CHECK enum tsr_err tsr_store_grant_list(struct tsr_store *st,
+    const char *client, const char *audience, struct tsr_grant **out,
+    size_t *out_n, struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_store_grant_delete(struct tsr_store *st,
+    const char *client, const char *audience, struct tsr_why *why);
+
+/* Signing key rows.  insert: EXISTS for a known kid. */
+TSR_MUST_CHECK enum tsr_err tsr_store_key_insert(struct tsr_store *st,
+    const struct tsr_keyrow *k, struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_store_key_get(struct tsr_store *st,
+    const char *kid, struct tsr_keyrow *out, struct tsr_why *why);
+/* Sorted by created_at, then kid. */
+TSR_MUST_CHECK enum tsr_err tsr_store_key_list(struct tsr_store *st,
+    struct tsr_keyrow **out, size_t *out_n, struct tsr_why *why);
+/*
+ * Move kid from state `from` to `to`, setting the timestamps of k that are
+ * non-zero (activated_at, retired_at, expires_at).  TSR_ERR_CONFLICT when
+ * the row is not in state `from` (someone else moved it first),
+ * NOT_FOUND when there is no such kid.  The schema allows one active key.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_store_key_transition(struct tsr_store *st,
+    const char *kid, enum tsr_keystate from, enum tsr_keystate to,
+    int64_t activated_at, int64_t retired_at, int64_t expires_at,
+    struct tsr_why *why);
+
+#endif

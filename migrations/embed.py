@@ -1,0 +1,38 @@
+"""Turn migrations/NNNN_name.sql files into a C array for lib/migration.h."""
+import re
+import sys
+
+
+def c_string(text):
+    out = []
+    for line in text.splitlines(keepends=True):
+        esc = line.replace('\\', '\\\\').replace('"', '\\"')
+        esc = esc.replace('\n', '\\n').replace('\t', '\\t')
+        out.append('"%s"' % esc)
+    return '\n\t    '.join(out) if out else '""'
+
+
+def main(output, inputs):
+    rows = []
+    for i, path in enumerate(sorted(inputs, key=lambda p: p.rsplit('/', 1)[-1])):
+        base = path.rsplit('/', 1)[-1]
+        m = re.fullmatch(r'(\d{4})_([a-z0-9_]+)\.sql', base)
+        if not m:
+            sys.exit('bad migration file name: %s' % base)
+        version = int(m.group(1))
+        if version != i + 1:
+            sys.exit('migrations must be numbered 1, 2, ... without gaps: %s' % base)
+        with open(path, encoding='utf-8') as f:
+            sql = f.read()
+        rows.append('\t{ %d, "%s",\n\t    %s },' % (version, m.group(2), c_string(sql)))
+    with open(output, 'w', encoding='utf-8') as f:
+        f.write('/* Generated from migrations/*.sql; do not edit. */\n')
+        f.write('#include "migration.h"\n\n')
+        f.write('const struct tsr_migration tsr_migration_list[] = {\n')
+        f.write('\n'.join(rows))
+        f.write('\n};\n\nconst size_t tsr_migration_count =\n')
+        f.write('    sizeof(tsr_migration_list) / sizeof(tsr_migration_list[0]);\n')
+
+
+if __name__ == '__main__':
+    main(sys.argv[1], sys.argv[2:])
