@@ -23,6 +23,8 @@
 #define TSR_KEY_KID_LEN		43
 #define TSR_KEY_KID_BUF		(TSR_KEY_KID_LEN + 1)
 #define TSR_KEY_DEFAULT_BITS	2048
+/* Smallest RSA key we load or accept from a JWK (RFC 7518 §3.3). */
+#define TSR_KEY_MIN_BITS	2048
 #define TSR_KEY_MAX_BITS	4096
 /* Largest RSA signature we make or accept, in bytes. */
 #define TSR_KEY_MAX_SIG		(TSR_KEY_MAX_BITS / 8)
@@ -30,6 +32,8 @@
 #define TSR_KEY_MAX_PEM		16384
 /* Largest key directory path. */
 #define TSR_KEY_MAX_PATH	1024
+/* tsr_key_dir_list refuses a directory with more key files than this. */
+#define TSR_KEY_MAX_FILES	1024
 
 struct tsr_key;
 

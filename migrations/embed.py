@@ -26,7 +26,7 @@ def main(output, inputs):
             sql = f.read()
         rows.append('\t{ %d, "%s",\n\t    %s },' % (version, m.group(2), c_string(sql)))
     with open(output, 'w', encoding='utf-8') as f:
-        f.write('/* Generated from migrations/*.sql; do not edit. */\n')
+        f.write('/* Generated from migrations/NNNN_name.sql; do not edit. */\n')
         f.write('#include "migration.h"\n\n')
         f.write('const struct tsr_migration tsr_migration_list[] = {\n')
         f.write('\n'.join(rows))

@@ -1,0 +1,535 @@
+#include "keyring.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "key.h"
+#include "store.h"
+
+struct tsr_keyring {
+	struct tsr_key	 *active;	/* with its private half */
+	int64_t		  active_since;
+	struct tsr_key	**published;	/* public halves, active included */
+	size_t		  n_published;
+	char		 *jwks;
+	size_t		  jwks_len;
+};
+
+/* The rows that matter for a transition, found in one listing. */
+struct keyset {
+	struct tsr_keyrow	*rows;
+	size_t			 n;
+	const struct tsr_keyrow	*active;
+	const struct tsr_keyrow	*next;
+};
+
+static void
+keyset_free(struct keyset *ks)
+{
+	free(ks->rows);
+	memset(ks, 0, sizeof(*ks));
+}
+
+static enum tsr_err
+keyset_read(struct tsr_store *st, struct keyset *ks, struct tsr_why *why)
+{
+	enum tsr_err rc;
+	size_t i;
+
+	memset(ks, 0, sizeof(*ks));
+	if ((rc = tsr_store_key_list(st, &ks->rows, &ks->n, why)) != TSR_OK)
+		return rc;
+	for (i = 0; i < ks->n; i++) {
+		if (ks->rows[i].state == TSR_KEYSTATE_ACTIVE)
+			ks->active = &ks->rows[i];
+		else if (ks->rows[i].state == TSR_KEYSTATE_NEXT)
+			ks->next = &ks->rows[i];
+	}
+	return TSR_OK;
+}
+
+/*
+ * Generate a key, write its private file and describe it as a row in
+ * `state`.  The file exists before any row names it: a crash leaves an
+ * orphan file (removed later), never a row without its key.
+ */
+static enum tsr_err
+key_create(const struct tsr_keyring_opts *o, enum tsr_keystate state,
+    int64_t now, struct tsr_keyrow *row, struct tsr_why *why)
+{
+	struct tsr_key *key = NULL;
+	json_t *jwk = NULL;
+	char *text = NULL;
+	enum tsr_err rc;
+
+	memset(row, 0, sizeof(*row));
+	if ((rc = tsr_key_generate(o->bits, &key, why)) != TSR_OK ||
+	    (rc = tsr_key_public_jwk(key, &jwk)) != TSR_OK)
+		goto out;
+	if ((text = json_dumps(jwk, JSON_COMPACT)) == NULL) {
+		rc = TSR_ERR_NOMEM;
+		goto out;
+	}
+	if (strlen(text) > TSR_STORE_MAX_JWK) {
+		rc = tsr_err_why(why, TSR_ERR_TOO_LONG, "public JWK too long");
+		goto out;
+	}
+	memcpy(row->jwk, text, strlen(text) + 1);
+	memcpy(row->kid, tsr_key_kid(key), TSR_KEY_KID_BUF);
+	row->state = state;
+	row->bits = tsr_key_bits(key);
+	row->created_at = now;
+	if (state == TSR_KEYSTATE_ACTIVE)
+		row->activated_at = now;
+	rc = tsr_key_save(key, o->key_dir, why);
+out:
+	free(text);
+	json_decref(jwk);
+	tsr_key_destroy(key);
+	return rc;
+}
+
+/* Drop a file made for a row that never committed. */
+static void
+key_abandon(const struct tsr_keyring_opts *o, const struct tsr_keyrow *row)
+{
+	enum tsr_err ignored;
+
+	/* Best effort: a file left behind has no row and can never sign. */
+	if (row->kid[0] != '\0') {
+		ignored = tsr_key_destroy_file(o->key_dir, row->kid, NULL);
+		(void)ignored;
+	}
+}
+
+/* active -> `to` (retired or revoked), next -> active, new next inserted:
+ * inside the caller's transaction. */
+static enum tsr_err
+promote_next(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    const struct keyset *ks, enum tsr_keystate to,
+    const struct tsr_keyrow *new_next, int64_t now, struct tsr_why *why)
+{
+	enum tsr_err rc;
+	int64_t expires_at;
+
+	if (ks->next == NULL)
+		return tsr_err_why(why, TSR_ERR_STATE,
+		    "no next key to rotate to");
+	expires_at = to == TSR_KEYSTATE_RETIRED ? now + o->retire_window_s :
+	    0;
+	/* Retire first: the schema allows one active key at a time. */
+	if (ks->active != NULL &&
+	    (rc = tsr_store_key_transition(st, ks->active->kid,
+	    TSR_KEYSTATE_ACTIVE, to, 0, now, expires_at, why)) != TSR_OK)
+		return rc;
+	if ((rc = tsr_store_key_transition(st, ks->next->kid,
+	    TSR_KEYSTATE_NEXT, TSR_KEYSTATE_ACTIVE, now, 0, 0, why)) != TSR_OK)
+		return rc;
+	return tsr_store_key_insert(st, new_next, why);
+}
+
+enum tsr_err
+tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    const char *expect_active, int64_t now,
+    char new_active[TSR_KEY_KID_BUF], struct tsr_why *why)
+{
+	struct tsr_keyrow fresh;
+	struct keyset ks = { 0 };
+	char old[TSR_STORE_MAX_KID + 1] = "";
+	enum tsr_err rc;
+
+	if (new_active != NULL)
+		new_active[0] = '\0';
+	if ((rc = tsr_key_dir_check(o->key_dir, false, why)) != TSR_OK)
+		return rc;
+	/* The slow part, RSA generation, happens outside the transaction. */
+	if ((rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, why)) !=
+	    TSR_OK)
+		goto out;
+	if ((rc = tsr_store_begin(st, why)) != TSR_OK ||
+	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
+		goto out;
+	if (expect_active != NULL && (ks.active == NULL ||
+	    strcmp(ks.active->kid, expect_active) != 0)) {
+		rc = tsr_err_why(why, TSR_ERR_CONFLICT,
+		    "key %s is no longer active: rotated concurrently",
+		    expect_active);
+		goto out;
+	}
+	if (ks.active != NULL)
+		memcpy(old, ks.active->kid, sizeof(old));
+	if ((rc = promote_next(st, o, &ks, TSR_KEYSTATE_RETIRED, &fresh, now,
+	    why)) != TSR_OK || (rc = tsr_store_commit(st, why)) != TSR_OK)
+		goto out;
+	fresh.kid[0] = '\0';		/* committed: the store owns it */
+	if (new_active != NULL)
+		memcpy(new_active, ks.next->kid, TSR_KEY_KID_BUF);
+	/* The retired key must never sign again. */
+	if (old[0] != '\0')
+		rc = tsr_key_destroy_file(o->key_dir, old, why);
+out:
+	if (rc != TSR_OK) {
+		tsr_store_rollback(st);
+		key_abandon(o, &fresh);
+	}
+	keyset_free(&ks);
+	return rc;
+}
+
+/* Revoke the active key: it leaves at once, the next key takes over. */
+static enum tsr_err
+revoke_in_tx(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    const struct keyset *ks, const struct tsr_keyrow *row,
+    const struct tsr_keyrow *fresh, int64_t now, struct tsr_why *why)
+{
+	enum tsr_err rc;
+
+	switch (row->state) {
+	case TSR_KEYSTATE_ACTIVE:
+		return promote_next(st, o, ks, TSR_KEYSTATE_REVOKED, fresh, now,
+		    why);
+	case TSR_KEYSTATE_NEXT:
+		if ((rc = tsr_store_key_transition(st, row->kid,
+		    TSR_KEYSTATE_NEXT, TSR_KEYSTATE_REVOKED, 0, now, 0,
+		    why)) != TSR_OK)
+			return rc;
+		return tsr_store_key_insert(st, fresh, why);
+	case TSR_KEYSTATE_RETIRED:
+		return tsr_store_key_transition(st, row->kid,
+		    TSR_KEYSTATE_RETIRED, TSR_KEYSTATE_REVOKED, 0, 0, 0, why);
+	default:
+		return tsr_err_why(why, TSR_ERR_STATE,
+		    "key %s is already %s", row->kid,
+		    tsr_store_keystate_name(row->state));
+	}
+}
+
+/* Revoking the active or the next key needs a new next key. */
+static bool
+needs_fresh(const struct tsr_keyrow *row)
+{
+	return row->state == TSR_KEYSTATE_ACTIVE ||
+	    row->state == TSR_KEYSTATE_NEXT;
+}
+
+static const struct tsr_keyrow *
+keyset_find(const struct keyset *ks, const char *kid)
+{
+	size_t i;
+
+	for (i = 0; i < ks->n; i++)
+		if (strcmp(ks->rows[i].kid, kid) == 0)
+			return &ks->rows[i];
+	return NULL;
+}
+
+enum tsr_err
+tsr_keyring_revoke(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    const char *kid, int64_t now, struct tsr_why *why)
+{
+	struct tsr_keyrow fresh, target;
+	const struct tsr_keyrow *row;
+	struct keyset ks = { 0 };
+	enum tsr_err rc;
+
+	memset(&fresh, 0, sizeof(fresh));
+	if ((rc = tsr_key_dir_check(o->key_dir, false, why)) != TSR_OK ||
+	    (rc = tsr_store_key_get(st, kid, &target, why)) != TSR_OK)
+		return rc;
+	if (needs_fresh(&target) &&
+	    (rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, why)) !=
+	    TSR_OK)
+		goto out;
+	if ((rc = tsr_store_begin(st, why)) != TSR_OK ||
+	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
+		goto out;
+	if ((row = keyset_find(&ks, kid)) == NULL) {
+		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND, "no signing key %s",
+		    kid);
+		goto out;
+	}
+	if (needs_fresh(row) && fresh.kid[0] == '\0') {
+		rc = tsr_err_why(why, TSR_ERR_CONFLICT,
+		    "key %s changed state concurrently; try again", kid);
+		goto out;
+	}
+	if ((rc = revoke_in_tx(st, o, &ks, row, &fresh, now, why)) != TSR_OK ||
+	    (rc = tsr_store_commit(st, why)) != TSR_OK)
+		goto out;
+	if (needs_fresh(row))
+		fresh.kid[0] = '\0';	/* committed: the store owns it */
+	else
+		key_abandon(o, &fresh);
+	rc = tsr_key_destroy_file(o->key_dir, kid, why);
+out:
+	if (rc != TSR_OK) {
+		tsr_store_rollback(st);
+		key_abandon(o, &fresh);
+	}
+	keyset_free(&ks);
+	return rc;
+}
+
+/* How many new keys the store needs to have an active and a next key. */
+static int
+keys_missing(const struct keyset *ks)
+{
+	return (ks->active == NULL) + (ks->next == NULL);
+}
+
+/* Fill the gaps with the fresh keys, inside the caller's transaction. */
+static enum tsr_err
+fill_gaps(struct tsr_store *st, const struct keyset *ks,
+    struct tsr_keyrow fresh[2], int64_t now, struct tsr_why *why)
+{
+	struct tsr_keyrow *f = fresh;
+	enum tsr_err rc;
+
+	if (ks->active == NULL && ks->next != NULL) {
+		/* The next key has been published: it can take over. */
+		if ((rc = tsr_store_key_transition(st, ks->next->kid,
+		    TSR_KEYSTATE_NEXT, TSR_KEYSTATE_ACTIVE, now, 0, 0,
+		    why)) != TSR_OK)
+			return rc;
+	} else if (ks->active == NULL) {
+		f->state = TSR_KEYSTATE_ACTIVE;
+		f->activated_at = now;
+		if ((rc = tsr_store_key_insert(st, f++, why)) != TSR_OK)
+			return rc;
+	}
+	if (ks->next == NULL || ks->active == NULL)
+		return tsr_store_key_insert(st, f, why);
+	return TSR_OK;
+}
+
+/* Retired keys whose verification window has passed leave the JWKS. */
+static enum tsr_err
+expire_retired(struct tsr_store *st, const struct keyset *ks, int64_t now,
+    int *changed, struct tsr_why *why)
+{
+	enum tsr_err rc;
+	size_t i;
+
+	for (i = 0; i < ks->n; i++) {
+		const struct tsr_keyrow *r = &ks->rows[i];
+
+		if (r->state != TSR_KEYSTATE_RETIRED || r->expires_at > now)
+			continue;
+		if ((rc = tsr_store_key_transition(st, r->kid,
+		    TSR_KEYSTATE_RETIRED, TSR_KEYSTATE_EXPIRED, 0, 0, 0,
+		    why)) != TSR_OK)
+			return rc;
+		*changed = 1;
+	}
+	return TSR_OK;
+}
+
+/* A key that can no longer sign must not keep a private file (a crash
+ * after the commit that retired it can leave one behind). */
+static enum tsr_err
+destroy_dead_files(const struct tsr_keyring_opts *o, const struct keyset *ks,
+    struct tsr_why *why)
+{
+	const struct tsr_keyrow *row;
+	char **kids = NULL;
+	size_t n = 0, i;
+	enum tsr_err rc;
+
+	if ((rc = tsr_key_dir_list(o->key_dir, &kids, &n, why)) != TSR_OK)
+		return rc;
+	for (i = 0; i < n && rc == TSR_OK; i++) {
+		row = keyset_find(ks, kids[i]);
+		if (row != NULL && !needs_fresh(row))
+			rc = tsr_key_destroy_file(o->key_dir, kids[i], why);
+	}
+	tsr_key_kids_free(kids, n);
+	return rc;
+}
+
+enum tsr_err
+tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    int64_t now, int *changed, struct tsr_why *why)
+{
+	struct tsr_keyrow fresh[2];
+	struct keyset ks = { 0 };
+	int n_fresh = 0, dummy = 0;
+	enum tsr_err rc;
+
+	if (changed == NULL)
+		changed = &dummy;
+	*changed = 0;
+	memset(fresh, 0, sizeof(fresh));
+	if ((rc = tsr_key_dir_check(o->key_dir, true, why)) != TSR_OK ||
+	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
+		goto out;
+	/* Generate outside the transaction: it is the slow part. */
+	for (n_fresh = 0; n_fresh < keys_missing(&ks); n_fresh++)
+		if ((rc = key_create(o, TSR_KEYSTATE_NEXT, now,
+		    &fresh[n_fresh], why)) != TSR_OK)
+			goto out;
+	keyset_free(&ks);
+	if ((rc = tsr_store_begin(st, why)) != TSR_OK ||
+	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
+		goto out;
+	if (keys_missing(&ks) > n_fresh) {
+		rc = tsr_err_why(why, TSR_ERR_CONFLICT,
+		    "signing keys changed concurrently; try again");
+		goto out;
+	}
+	if ((rc = fill_gaps(st, &ks, fresh, now, why)) != TSR_OK ||
+	    (rc = expire_retired(st, &ks, now, changed, why)) != TSR_OK ||
+	    (rc = tsr_store_commit(st, why)) != TSR_OK)
+		goto out;
+	/* Keys that filled a gap now belong to the store. */
+	for (int i = 0; i < keys_missing(&ks); i++)
+		fresh[i].kid[0] = '\0';
+	*changed |= keys_missing(&ks) > 0;
+	rc = destroy_dead_files(o, &ks, why);
+out:
+	if (rc != TSR_OK)
+		tsr_store_rollback(st);
+	for (int i = 0; i < n_fresh; i++)
+		key_abandon(o, &fresh[i]);
+	keyset_free(&ks);
+	return rc;
+}
+
+static bool
+is_published(enum tsr_keystate state)
+{
+	return state == TSR_KEYSTATE_NEXT || state == TSR_KEYSTATE_ACTIVE ||
+	    state == TSR_KEYSTATE_RETIRED;
+}
+
+/* Parse one stored public JWK, add it to the JWKS array and the list. */
+static enum tsr_err
+publish_row(struct tsr_keyring *kr, json_t *keys, const struct tsr_keyrow *r,
+    struct tsr_why *why)
+{
+	json_error_t jerr;
+	json_t *jwk;
+	enum tsr_err rc;
+
+	if ((jwk = json_loads(r->jwk, 0, &jerr)) == NULL)
+		return tsr_err_why(why, TSR_ERR_DB,
+		    "stored JWK of key %s does not parse", r->kid);
+	rc = tsr_key_from_jwk(jwk, &kr->published[kr->n_published], why);
+	if (rc == TSR_OK) {
+		kr->n_published++;
+		if (json_array_append(keys, jwk) != 0)
+			rc = TSR_ERR_NOMEM;
+	}
+	json_decref(jwk);
+	return rc;
+}
+
+static enum tsr_err
+build_published(struct tsr_keyring *kr, const struct keyset *ks,
+    struct tsr_why *why)
+{
+	json_t *doc = NULL, *keys;
+	enum tsr_err rc = TSR_OK;
+	size_t i;
+
+	kr->published = calloc(ks->n ? ks->n : 1, sizeof(*kr->published));
+	doc = json_object();
+	keys = json_array();
+	if (kr->published == NULL || doc == NULL || keys == NULL ||
+	    json_object_set_new(doc, "keys", keys) != 0) {
+		rc = TSR_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < ks->n && rc == TSR_OK; i++)
+		if (is_published(ks->rows[i].state))
+			rc = publish_row(kr, keys, &ks->rows[i], why);
+	if (rc == TSR_OK &&
+	    (kr->jwks = json_dumps(doc, JSON_COMPACT)) == NULL)
+		rc = TSR_ERR_NOMEM;
+	if (rc == TSR_OK)
+		kr->jwks_len = strlen(kr->jwks);
+out:
+	json_decref(doc);
+	return rc;
+}
+
+enum tsr_err
+tsr_keyring_load(struct tsr_store *st, const char *key_dir,
+    struct tsr_keyring **out, struct tsr_why *why)
+{
+	struct tsr_keyring *kr = NULL;
+	struct keyset ks = { 0 };
+	enum tsr_err rc;
+
+	*out = NULL;
+	if ((rc = tsr_key_dir_check(key_dir, false, why)) != TSR_OK ||
+	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
+		goto out;
+	if (ks.active == NULL) {
+		rc = tsr_err_why(why, TSR_ERR_STATE, "no active signing key");
+		goto out;
+	}
+	if ((kr = calloc(1, sizeof(*kr))) == NULL) {
+		rc = TSR_ERR_NOMEM;
+		goto out;
+	}
+	kr->active_since = ks.active->activated_at;
+	if ((rc = tsr_key_load(key_dir, ks.active->kid, &kr->active,
+	    why)) != TSR_OK ||
+	    (rc = build_published(kr, &ks, why)) != TSR_OK)
+		goto out;
+	*out = kr;
+	kr = NULL;
+out:
+	tsr_keyring_destroy(kr);
+	keyset_free(&ks);
+	return rc;
+}
+
+void
+tsr_keyring_destroy(struct tsr_keyring *kr)
+{
+	size_t i;
+
+	if (kr == NULL)
+		return;
+	tsr_key_destroy(kr->active);
+	for (i = 0; i < kr->n_published; i++)
+		tsr_key_destroy(kr->published[i]);
+	free(kr->published);
+	free(kr->jwks);
+	free(kr);
+}
+
+const struct tsr_key *
+tsr_keyring_active(const struct tsr_keyring *kr)
+{
+	return kr->active;
+}
+
+int64_t
+tsr_keyring_active_since(const struct tsr_keyring *kr)
+{
+	return kr->active_since;
+}
+
+const struct tsr_key *
+tsr_keyring_find(const struct tsr_keyring *kr, const char *kid)
+{
+	size_t i;
+
+	for (i = 0; i < kr->n_published; i++)
+		if (strcmp(tsr_key_kid(kr->published[i]), kid) == 0)
+			return kr->published[i];
+	return NULL;
+}
+
+const char *
+tsr_keyring_jwks(const struct tsr_keyring *kr, size_t *len)
+{
+	if (len != NULL)
+		*len = kr->jwks_len;
+	return kr->jwks;
+}

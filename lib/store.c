@@ -1,0 +1,1144 @@
+/*
+ * store: the SQLite backend.  The only file that includes sqlite3.h or
+ * holds SQL.  Every statement is prepared and takes its values as bound
+ * parameters; user text never becomes SQL.
+ */
+#include "store.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migration.h"
+
+struct tsr_store {
+	sqlite3	*db;
+	char	*path;		/* for the lines we write */
+};
+
+/* Reads the current row of stmt into the element at row. */
+typedef enum tsr_err (*row_reader)(sqlite3_stmt *stmt, void *row);
+
+/* Room for a quoted, escaped, shortened value in a why line. */
+#define SHOW_MAX	40
+#define SHOW_BUF	(SHOW_MAX * 4 + 4)
+
+static const char *const keystate_names[] = {
+	[TSR_KEYSTATE_NEXT] = "next",
+	[TSR_KEYSTATE_ACTIVE] = "active",
+	[TSR_KEYSTATE_RETIRED] = "retired",
+	[TSR_KEYSTATE_EXPIRED] = "expired",
+	[TSR_KEYSTATE_REVOKED] = "revoked",
+};
+
+const char *
+tsr_store_keystate_name(enum tsr_keystate st)
+{
+	if ((unsigned)st >= sizeof(keystate_names) / sizeof(keystate_names[0]))
+		return NULL;
+	return keystate_names[st];
+}
+
+/*
+ * Names reach this file already validated by policy.c, but the store has
+ * other callers: never let a value put a newline or a megabyte into a
+ * why line.
+ */
+static const char *
+show(const char *s, char buf[SHOW_BUF])
+{
+	size_t i, o = 0;
+	unsigned char c;
+
+	if (s == NULL)
+		return "(null)";
+	for (i = 0; s[i] != '\0' && i < SHOW_MAX; i++) {
+		c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			buf[o++] = (char)c;
+		else
+			o += (size_t)snprintf(buf + o, SHOW_BUF - o, "\\x%02x",
+			    c);
+	}
+	if (s[i] != '\0')
+		o += (size_t)snprintf(buf + o, SHOW_BUF - o, "...");
+	buf[o] = '\0';
+	return buf;
+}
+
+/* A failure of the database itself: the path, what we did, SQLite's why. */
+static enum tsr_err
+db_err(const struct tsr_store *st, const char *what, struct tsr_why *why)
+{
+	return tsr_err_why(why, TSR_ERR_DB, "%s: %s: %s", st->path, what,
+	    sqlite3_errmsg(st->db));
+}
+
+/*
+ * Map the result of a failed write.  Uniqueness and reference failures
+ * get no line here: the caller knows which name to blame.
+ */
+static enum tsr_err
+write_err(const struct tsr_store *st, int rc, const char *what,
+    struct tsr_why *why)
+{
+	switch (rc) {
+	case SQLITE_CONSTRAINT_UNIQUE:
+	case SQLITE_CONSTRAINT_PRIMARYKEY:
+		return TSR_ERR_EXISTS;
+	case SQLITE_CONSTRAINT_FOREIGNKEY:
+		return TSR_ERR_NOT_FOUND;
+	case SQLITE_CONSTRAINT_CHECK:
+	case SQLITE_CONSTRAINT_NOTNULL:
+		return tsr_err_why(why, TSR_ERR_INVALID, "%s: %s", what,
+		    sqlite3_errmsg(st->db));
+	default:
+		return db_err(st, what, why);
+	}
+}
+
+static enum tsr_err
+prep(const struct tsr_store *st, const char *sql, sqlite3_stmt **stmt,
+    struct tsr_why *why)
+{
+	*stmt = NULL;
+	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+		return db_err(st, "prepare", why);
+	return TSR_OK;
+}
+
+static enum tsr_err
+exec(const struct tsr_store *st, const char *sql, const char *what,
+    struct tsr_why *why)
+{
+	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_err(st, what, why);
+	return TSR_OK;
+}
+
+/* Bind a NUL-terminated field of a row struct, refusing a full buffer
+ * without its NUL rather than reading past it. */
+static enum tsr_err
+bind_field(sqlite3_stmt *stmt, int idx, const char *field, size_t size,
+    struct tsr_why *why)
+{
+	size_t len = strnlen(field, size);
+
+	if (len == size)
+		return tsr_err_why(why, TSR_ERR_INVALID,
+		    "unterminated field in store row");
+	if (sqlite3_bind_text(stmt, idx, field, (int)len, SQLITE_STATIC) !=
+	    SQLITE_OK)
+		return tsr_err_why(why, TSR_ERR_DB, "cannot bind field");
+	return TSR_OK;
+}
+
+/* Bind a caller's string; NULL binds SQL NULL (an absent filter). */
+static enum tsr_err
+bind_str(sqlite3_stmt *stmt, int idx, const char *s, struct tsr_why *why)
+{
+	int rc;
+
+	if (s == NULL)
+		rc = sqlite3_bind_null(stmt, idx);
+	else
+		rc = sqlite3_bind_text(stmt, idx, s, -1, SQLITE_STATIC);
+	if (rc != SQLITE_OK)
+		return tsr_err_why(why, TSR_ERR_DB, "cannot bind value");
+	return TSR_OK;
+}
+
+/* Times: 0 in C is NULL in the database, "not reached". */
+static enum tsr_err
+bind_time(sqlite3_stmt *stmt, int idx, int64_t at, struct tsr_why *why)
+{
+	int rc;
+
+	if (at == 0)
+		rc = sqlite3_bind_null(stmt, idx);
+	else
+		rc = sqlite3_bind_int64(stmt, idx, at);
+	if (rc != SQLITE_OK)
+		return tsr_err_why(why, TSR_ERR_DB, "cannot bind value");
+	return TSR_OK;
+}
+
+static enum tsr_err
+bind_int(sqlite3_stmt *stmt, int idx, int64_t v, struct tsr_why *why)
+{
+	if (sqlite3_bind_int64(stmt, idx, v) != SQLITE_OK)
+		return tsr_err_why(why, TSR_ERR_DB, "cannot bind value");
+	return TSR_OK;
+}
+
+/* Copy a text column into dst; false when NULL or it would not fit. */
+static bool
+col_text(sqlite3_stmt *stmt, int col, char *dst, size_t size)
+{
+	const unsigned char *text = sqlite3_column_text(stmt, col);
+	size_t len = (size_t)sqlite3_column_bytes(stmt, col);
+
+	if (text == NULL || len >= size || memchr(text, '\0', len) != NULL)
+		return false;
+	memcpy(dst, text, len);
+	dst[len] = '\0';
+	return true;
+}
+
+/* NULL reads as 0, "not reached". */
+static int64_t
+col_time(sqlite3_stmt *stmt, int col)
+{
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL)
+		return 0;
+	return sqlite3_column_int64(stmt, col);
+}
+
+/*
+ * Step stmt to the end, appending each row (read by read) to a malloc'd
+ * array of elements of size bytes.
+ */
+static enum tsr_err
+collect(const struct tsr_store *st, sqlite3_stmt *stmt, size_t size,
+    row_reader read, void **out, size_t *out_n, struct tsr_why *why)
+{
+	unsigned char *rows = NULL, *grown;
+	size_t n = 0, cap = 0;
+	enum tsr_err rc = TSR_OK;
+	int step;
+
+	while ((step = sqlite3_step(stmt)) == SQLITE_ROW) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			if (cap > SIZE_MAX / size / 2 ||
+			    (grown = realloc(rows, cap * size)) == NULL) {
+				rc = tsr_err_why(why, TSR_ERR_NOMEM, "list");
+				goto out;
+			}
+			rows = grown;
+		}
+		if ((rc = read(stmt, rows + n * size)) != TSR_OK) {
+			rc = tsr_err_why(why, rc, "%s: bad row in database",
+			    st->path);
+			goto out;
+		}
+		n++;
+	}
+	if (step != SQLITE_DONE) {
+		rc = db_err(st, "read", why);
+		goto out;
+	}
+	*out = rows;
+	*out_n = n;
+	rows = NULL;
+out:
+	free(rows);
+	return rc;
+}
+
+/* Step stmt expecting exactly zero or one row; *found says which. */
+static enum tsr_err
+step_one(const struct tsr_store *st, sqlite3_stmt *stmt, const char *what,
+    bool *found, struct tsr_why *why)
+{
+	int step = sqlite3_step(stmt);
+
+	*found = step == SQLITE_ROW;
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_err(st, what, why);
+	return TSR_OK;
+}
+
+/* --- open, close, transactions ------------------------------------- */
+
+static enum tsr_err
+open_fail(const struct tsr_store *st, int rc, struct tsr_why *why)
+{
+	return tsr_err_why(why, TSR_ERR_DB, "cannot open database \"%s\": %s",
+	    st->path, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+}
+
+/* A read proves the file is an SQLite database before we write to it. */
+static const char sql_probe[] = "SELECT count(*) FROM sqlite_master";
+static const char sql_pragmas[] =
+    "PRAGMA foreign_keys = ON;"
+    "PRAGMA journal_mode = WAL;"
+    "PRAGMA synchronous = NORMAL;";
+
+enum tsr_err
+tsr_store_open(const char *path, struct tsr_store **out, struct tsr_why *why)
+{
+	struct tsr_store *st = NULL;
+	enum tsr_err rc = TSR_OK;
+	int src;
+
+	*out = NULL;
+	if (path == NULL || *path == '\0')
+		return tsr_err_why(why, TSR_ERR_INVALID, "no database path");
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->path = strdup(path)) == NULL) {
+		rc = tsr_err_why(why, TSR_ERR_NOMEM, "open database");
+		goto out;
+	}
+	src = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (src != SQLITE_OK) {
+		rc = open_fail(st, src, why);
+		goto out;
+	}
+	(void)sqlite3_extended_result_codes(st->db, 1);
+	(void)sqlite3_busy_timeout(st->db, TSR_STORE_BUSY_TIMEOUT_MS);
+	if ((src = sqlite3_exec(st->db, sql_probe, NULL, NULL, NULL)) !=
+	    SQLITE_OK || (src = sqlite3_exec(st->db, sql_pragmas, NULL, NULL,
+	    NULL)) != SQLITE_OK) {
+		rc = open_fail(st, src, why);
+		goto out;
+	}
+	*out = st;
+	st = NULL;
+out:
+	tsr_store_close(st);
+	return rc;
+}
+
+void
+tsr_store_close(struct tsr_store *st)
+{
+	if (st == NULL)
+		return;
+	(void)sqlite3_close(st->db);	/* statements are finalized by now */
+	free(st->path);
+	free(st);
+}
+
+enum tsr_err
+tsr_store_begin(struct tsr_store *st, struct tsr_why *why)
+{
+	/* IMMEDIATE: take the write lock now, so a read-then-write
+	 * transaction cannot fail half-way with SQLITE_BUSY. */
+	return exec(st, "BEGIN IMMEDIATE", "begin transaction", why);
+}
+
+enum tsr_err
+tsr_store_commit(struct tsr_store *st, struct tsr_why *why)
+{
+	return exec(st, "COMMIT", "commit", why);
+}
+
+void
+tsr_store_rollback(struct tsr_store *st)
+{
+	if (st != NULL && !sqlite3_get_autocommit(st->db))
+		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* --- migrations ---------------------------------------------------- */
+
+static const char sql_mig_table[] =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+    " applied_at INTEGER NOT NULL)";
+static const char sql_mig_has_table[] =
+    "SELECT 1 FROM sqlite_master"
+    " WHERE type = 'table' AND name = 'schema_migrations'";
+static const char sql_mig_max[] =
+    "SELECT coalesce(max(version), 0) FROM schema_migrations";
+static const char sql_mig_has[] =
+    "SELECT 1 FROM schema_migrations WHERE version = ?";
+static const char sql_mig_record[] =
+    "INSERT INTO schema_migrations (version, name, applied_at)"
+    " VALUES (?, ?, CAST(strftime('%s', 'now') AS INTEGER))";
+
+/* Highest applied version; 0 for a database never migrated. */
+static enum tsr_err
+current_version(struct tsr_store *st, int *version, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+
+	*version = 0;
+	if ((rc = prep(st, sql_mig_has_table, &stmt, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read schema version", &found, why)) !=
+	    TSR_OK || !found)
+		goto out;
+	sqlite3_finalize(stmt);
+	if ((rc = prep(st, sql_mig_max, &stmt, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read schema version", &found, why)) !=
+	    TSR_OK)
+		goto out;
+	if (found && sqlite3_column_int64(stmt, 0) > INT32_MAX)
+		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad schema version",
+		    st->path);
+	else if (found)
+		*version = sqlite3_column_int(stmt, 0);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* Is version recorded?  Asked inside the migration's transaction, so
+ * two processes migrating at once apply it once. */
+static enum tsr_err
+is_applied(struct tsr_store *st, int version, bool *applied,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+
+	if ((rc = prep(st, sql_mig_has, &stmt, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 1, version, why)) == TSR_OK)
+		rc = step_one(st, stmt, "read migrations", applied, why);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum tsr_err
+record_migration(struct tsr_store *st, const struct tsr_migration *m,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+
+	if ((rc = prep(st, sql_mig_record, &stmt, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 1, m->version, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 2, m->name, why)) == TSR_OK &&
+	    sqlite3_step(stmt) != SQLITE_DONE)
+		rc = db_err(st, "record migration", why);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* One migration and its record in one transaction. */
+static enum tsr_err
+apply_one(struct tsr_store *st, const struct tsr_migration *m, int *applied,
+    struct tsr_why *why)
+{
+	enum tsr_err rc;
+	bool done = false;
+	char what[64];
+
+	(void)snprintf(what, sizeof(what), "migration %04d_%.32s", m->version,
+	    m->name);
+	if ((rc = tsr_store_begin(st, why)) != TSR_OK)
+		return rc;
+	if ((rc = is_applied(st, m->version, &done, why)) != TSR_OK || done)
+		goto out;
+	if ((rc = exec(st, m->sql, what, why)) != TSR_OK ||
+	    (rc = record_migration(st, m, why)) != TSR_OK ||
+	    (rc = tsr_store_commit(st, why)) != TSR_OK)
+		goto out;
+	(*applied)++;
+out:
+	tsr_store_rollback(st);		/* no-op after a commit */
+	return rc;
+}
+
+enum tsr_err
+tsr_store_migrate(struct tsr_store *st, int *applied, struct tsr_why *why)
+{
+	enum tsr_err rc;
+	int current, n = 0;
+	size_t i;
+
+	if (applied != NULL)
+		*applied = 0;
+	/* Read before creating anything: a newer database stays untouched. */
+	if ((rc = current_version(st, &current, why)) != TSR_OK)
+		return rc;
+	if ((size_t)current > tsr_migration_count)
+		return tsr_err_why(why, TSR_ERR_DB_NEWER,
+		    "database schema version %d is newer than this tessera "
+		    "(knows %zu); upgrade tessera", current,
+		    tsr_migration_count);
+	if ((rc = exec(st, sql_mig_table, "create schema_migrations", why)) !=
+	    TSR_OK)
+		return rc;
+	for (i = 0; i < tsr_migration_count && rc == TSR_OK; i++)
+		rc = apply_one(st, &tsr_migration_list[i], &n, why);
+	if (applied != NULL)
+		*applied = n;
+	return rc;
+}
+
+enum tsr_err
+tsr_store_schema_version(struct tsr_store *st, int *current, int *latest,
+    struct tsr_why *why)
+{
+	*latest = (int)tsr_migration_count;
+	return current_version(st, current, why);
+}
+
+/* --- generations and settings -------------------------------------- */
+
+static const char sql_generations[] =
+    "SELECT (SELECT value FROM generations WHERE name = 'policy'),"
+    " (SELECT value FROM generations WHERE name = 'keys')";
+
+enum tsr_err
+tsr_store_generations(struct tsr_store *st, int64_t *policy_gen,
+    int64_t *keys_gen, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+
+	*policy_gen = *keys_gen = 0;
+	if ((rc = prep(st, sql_generations, &stmt, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read generations", &found, why)) !=
+	    TSR_OK)
+		goto out;
+	if (!found || sqlite3_column_type(stmt, 0) != SQLITE_INTEGER ||
+	    sqlite3_column_type(stmt, 1) != SQLITE_INTEGER) {
+		rc = tsr_err_why(why, TSR_ERR_DB, "%s: no generation counters",
+		    st->path);
+		goto out;
+	}
+	*policy_gen = sqlite3_column_int64(stmt, 0);
+	*keys_gen = sqlite3_column_int64(stmt, 1);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static const char sql_setting_get[] =
+    "SELECT value FROM settings WHERE name = ?";
+static const char sql_setting_set[] =
+    "INSERT INTO settings (name, value) VALUES (?, ?)"
+    " ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+
+enum tsr_err
+tsr_store_setting_get(struct tsr_store *st, const char *name, int64_t *value,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+	char b[SHOW_BUF];
+
+	*value = 0;
+	if ((rc = prep(st, sql_setting_get, &stmt, why)) != TSR_OK ||
+	    (rc = bind_str(stmt, 1, name, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read setting", &found, why)) != TSR_OK)
+		goto out;
+	if (!found)
+		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND, "no setting \"%s\"",
+		    show(name, b));
+	else
+		*value = sqlite3_column_int64(stmt, 0);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_setting_set(struct tsr_store *st, const char *name, int64_t value,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int step;
+
+	if (name == NULL)
+		return tsr_err_why(why, TSR_ERR_INVALID, "no setting name");
+	if ((rc = prep(st, sql_setting_set, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, name, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 2, value, why)) == TSR_OK &&
+	    (step = sqlite3_step(stmt)) != SQLITE_DONE)
+		rc = write_err(st, step, "write setting", why);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+
+/* Step a write; *changes (may be NULL) gets the rows it changed itself,
+ * not counting those changed by triggers. */
+static enum tsr_err
+run_write(const struct tsr_store *st, sqlite3_stmt *stmt, const char *what,
+    int *changes, struct tsr_why *why)
+{
+	int step = sqlite3_step(stmt);
+
+	if (step != SQLITE_DONE)
+		return write_err(st, step, what, why);
+	if (changes != NULL)
+		*changes = sqlite3_changes(st->db);
+	return TSR_OK;
+}
+
+/* Run a one-row query binding text at 1 and say whether it found a row. */
+static enum tsr_err
+has_row(struct tsr_store *st, const char *sql, const char *key, bool *found,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+
+	*found = false;
+	if ((rc = prep(st, sql, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, key, why)) == TSR_OK)
+		rc = step_one(st, stmt, "read", found, why);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* --- clients ------------------------------------------------------- */
+
+#define CLIENT_COLS "name, cn, description, enabled, created_at, updated_at"
+
+static const char sql_client_insert[] =
+    "INSERT INTO clients (" CLIENT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_client_get[] =
+    "SELECT " CLIENT_COLS " FROM clients WHERE name = ?1";
+static const char sql_client_list[] =
+    "SELECT " CLIENT_COLS " FROM clients ORDER BY name";
+/* ?5, created_at, is bound but never rewritten. */
+static const char sql_client_update[] =
+    "UPDATE clients SET cn = ?2, description = ?3, enabled = ?4,"
+    " updated_at = ?6 WHERE name = ?1";
+static const char sql_client_delete[] =
+    "DELETE FROM clients WHERE name = ?1";
+static const char sql_client_exists[] =
+    "SELECT 1 FROM clients WHERE name = ?1";
+static const char sql_client_by_cn[] =
+    "SELECT name FROM clients WHERE cn = ?1";
+
+static enum tsr_err
+read_client(sqlite3_stmt *stmt, void *row)
+{
+	struct tsr_client *c = row;
+
+	memset(c, 0, sizeof(*c));
+	if (!col_text(stmt, 0, c->name, sizeof(c->name)) ||
+	    !col_text(stmt, 1, c->cn, sizeof(c->cn)) ||
+	    !col_text(stmt, 2, c->description, sizeof(c->description)))
+		return TSR_ERR_DB;
+	c->enabled = sqlite3_column_int64(stmt, 3) != 0;
+	c->created_at = sqlite3_column_int64(stmt, 4);
+	c->updated_at = sqlite3_column_int64(stmt, 5);
+	return TSR_OK;
+}
+
+static enum tsr_err
+bind_client(sqlite3_stmt *stmt, const struct tsr_client *c,
+    struct tsr_why *why)
+{
+	enum tsr_err rc;
+
+	if ((rc = bind_field(stmt, 1, c->name, sizeof(c->name), why)) !=
+	    TSR_OK ||
+	    (rc = bind_field(stmt, 2, c->cn, sizeof(c->cn), why)) != TSR_OK ||
+	    (rc = bind_field(stmt, 3, c->description, sizeof(c->description),
+	    why)) != TSR_OK ||
+	    (rc = bind_int(stmt, 4, c->enabled ? 1 : 0, why)) != TSR_OK ||
+	    (rc = bind_int(stmt, 5, c->created_at, why)) != TSR_OK)
+		return rc;
+	return bind_int(stmt, 6, c->updated_at, why);
+}
+
+static enum tsr_err
+no_client(const char *name, struct tsr_why *why)
+{
+	char b[SHOW_BUF];
+
+	return tsr_err_why(why, TSR_ERR_NOT_FOUND, "no client \"%s\"",
+	    show(name, b));
+}
+
+/*
+ * A write of c broke a uniqueness rule: say which.  by_name is false for
+ * an update, where the name is the row's own.
+ */
+static enum tsr_err
+client_taken(struct tsr_store *st, const struct tsr_client *c, bool by_name,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+	char b1[SHOW_BUF], b2[SHOW_BUF];
+
+	if (by_name && has_row(st, sql_client_exists, c->name, &found,
+	    NULL) == TSR_OK && found)
+		return tsr_err_why(why, TSR_ERR_EXISTS,
+		    "client \"%s\" already exists", show(c->name, b1));
+	if ((rc = prep(st, sql_client_by_cn, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, c->cn, why)) == TSR_OK &&
+	    (rc = step_one(st, stmt, "read", &found, why)) == TSR_OK) {
+		rc = tsr_err_why(why, TSR_ERR_EXISTS, "certificate CN \"%s\" "
+		    "is already used by client \"%s\"", show(c->cn, b1),
+		    found ? show((const char *)sqlite3_column_text(stmt, 0),
+		    b2) : "?");
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_client_insert(struct tsr_store *st, const struct tsr_client *c,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+
+	if ((rc = prep(st, sql_client_insert, &stmt, why)) == TSR_OK &&
+	    (rc = bind_client(stmt, c, why)) == TSR_OK)
+		rc = run_write(st, stmt, "add client", NULL, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_ERR_EXISTS)
+		rc = client_taken(st, c, true, why);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_client_get(struct tsr_store *st, const char *name,
+    struct tsr_client *out, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = prep(st, sql_client_get, &stmt, why)) != TSR_OK ||
+	    (rc = bind_str(stmt, 1, name, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read client", &found, why)) != TSR_OK)
+		goto out;
+	if (!found)
+		rc = no_client(name, why);
+	else if ((rc = read_client(stmt, out)) != TSR_OK)
+		rc = tsr_err_why(why, rc, "%s: bad client row", st->path);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_client_list(struct tsr_store *st, struct tsr_client **out,
+    size_t *out_n, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = prep(st, sql_client_list, &stmt, why)) == TSR_OK &&
+	    (rc = collect(st, stmt, sizeof(**out), read_client, &rows, out_n,
+	    why)) == TSR_OK)
+		*out = rows;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_client_update(struct tsr_store *st, const struct tsr_client *c,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if ((rc = prep(st, sql_client_update, &stmt, why)) == TSR_OK &&
+	    (rc = bind_client(stmt, c, why)) == TSR_OK)
+		rc = run_write(st, stmt, "update client", &changes, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_ERR_EXISTS)
+		return client_taken(st, c, false, why);
+	if (rc == TSR_OK && changes == 0)
+		return no_client(c->name, why);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_client_delete(struct tsr_store *st, const char *name,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	/* Grants go with it: ON DELETE CASCADE, foreign_keys is on. */
+	if ((rc = prep(st, sql_client_delete, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, name, why)) == TSR_OK)
+		rc = run_write(st, stmt, "remove client", &changes, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_OK && changes == 0)
+		return no_client(name, why);
+	return rc;
+}
+
+/* --- grants -------------------------------------------------------- */
+
+/* Rows name their client by id; the interface names it by name. */
+static const char sql_grant_insert[] =
+    "INSERT INTO grants (client_id, audience, scopes, ttl_s, created_at)"
+    " SELECT id, ?2, ?3, ?4, ?5 FROM clients WHERE name = ?1";
+static const char sql_grant_update[] =
+    "UPDATE grants SET scopes = ?3, ttl_s = ?4 WHERE audience = ?2"
+    " AND client_id = (SELECT id FROM clients WHERE name = ?1)";
+static const char sql_grant_list[] =
+    "SELECT c.name, g.audience, g.scopes, g.ttl_s, g.created_at"
+    " FROM grants g JOIN clients c ON c.id = g.client_id"
+    " WHERE (?1 IS NULL OR c.name = ?1) AND (?2 IS NULL OR g.audience = ?2)"
+    " ORDER BY c.name, g.audience";
+static const char sql_grant_delete[] =
+    "DELETE FROM grants WHERE audience = ?2"
+    " AND client_id = (SELECT id FROM clients WHERE name = ?1)";
+
+static enum tsr_err
+read_grant(sqlite3_stmt *stmt, void *row)
+{
+	struct tsr_grant *g = row;
+
+	memset(g, 0, sizeof(*g));
+	if (!col_text(stmt, 0, g->client, sizeof(g->client)) ||
+	    !col_text(stmt, 1, g->audience, sizeof(g->audience)) ||
+	    !col_text(stmt, 2, g->scopes, sizeof(g->scopes)))
+		return TSR_ERR_DB;
+	g->ttl_s = sqlite3_column_int64(stmt, 3);
+	g->created_at = sqlite3_column_int64(stmt, 4);
+	return TSR_OK;
+}
+
+static enum tsr_err
+bind_grant(sqlite3_stmt *stmt, const struct tsr_grant *g,
+    struct tsr_why *why)
+{
+	enum tsr_err rc;
+
+	if ((rc = bind_field(stmt, 1, g->client, sizeof(g->client), why)) !=
+	    TSR_OK ||
+	    (rc = bind_field(stmt, 2, g->audience, sizeof(g->audience),
+	    why)) != TSR_OK ||
+	    (rc = bind_field(stmt, 3, g->scopes, sizeof(g->scopes), why)) !=
+	    TSR_OK ||
+	    (rc = bind_int(stmt, 4, g->ttl_s, why)) != TSR_OK)
+		return rc;
+	/* The update has no ?5: created_at is never rewritten. */
+	if (sqlite3_bind_parameter_count(stmt) < 5)
+		return TSR_OK;
+	return bind_int(stmt, 5, g->created_at, why);
+}
+
+/* Nothing matched (client, audience): say whether the client is missing
+ * or only the grant. */
+static enum tsr_err
+no_grant(struct tsr_store *st, const char *client, const char *audience,
+    struct tsr_why *why)
+{
+	enum tsr_err rc;
+	bool found;
+	char b1[SHOW_BUF], b2[SHOW_BUF];
+
+	if ((rc = has_row(st, sql_client_exists, client, &found, why)) !=
+	    TSR_OK)
+		return rc;
+	if (!found)
+		return no_client(client, why);
+	return tsr_err_why(why, TSR_ERR_NOT_FOUND,
+	    "no grant for client \"%s\" to audience \"%s\"", show(client, b1),
+	    show(audience, b2));
+}
+
+enum tsr_err
+tsr_store_grant_insert(struct tsr_store *st, const struct tsr_grant *g,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+	char b1[SHOW_BUF], b2[SHOW_BUF];
+
+	if ((rc = prep(st, sql_grant_insert, &stmt, why)) == TSR_OK &&
+	    (rc = bind_grant(stmt, g, why)) == TSR_OK)
+		rc = run_write(st, stmt, "add grant", &changes, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_ERR_EXISTS)
+		return tsr_err_why(why, rc, "grant for client \"%s\" to "
+		    "audience \"%s\" already exists", show(g->client, b1),
+		    show(g->audience, b2));
+	if (rc == TSR_OK && changes == 0)	/* SELECT found no client */
+		return no_client(g->client, why);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_grant_update(struct tsr_store *st, const struct tsr_grant *g,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if ((rc = prep(st, sql_grant_update, &stmt, why)) == TSR_OK &&
+	    (rc = bind_grant(stmt, g, why)) == TSR_OK)
+		rc = run_write(st, stmt, "update grant", &changes, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_OK && changes == 0)
+		return no_grant(st, g->client, g->audience, why);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_grant_list(struct tsr_store *st, const char *client,
+    const char *audience, struct tsr_grant **out, size_t *out_n,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = prep(st, sql_grant_list, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, client, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 2, audience, why)) == TSR_OK &&
+	    (rc = collect(st, stmt, sizeof(**out), read_grant, &rows, out_n,
+	    why)) == TSR_OK)
+		*out = rows;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_grant_delete(struct tsr_store *st, const char *client,
+    const char *audience, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if (client == NULL || audience == NULL)
+		return tsr_err_why(why, TSR_ERR_INVALID, "no client or audience");
+	if ((rc = prep(st, sql_grant_delete, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, client, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 2, audience, why)) == TSR_OK)
+		rc = run_write(st, stmt, "remove grant", &changes, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_OK && changes == 0)
+		return no_grant(st, client, audience, why);
+	return rc;
+}
+
+/* --- signing keys -------------------------------------------------- */
+
+#define KEY_COLS "kid, state, bits, jwk, created_at, activated_at," \
+	" retired_at, expires_at"
+
+static const char sql_key_insert[] =
+    "INSERT INTO signing_keys (" KEY_COLS ")"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+static const char sql_key_get[] =
+    "SELECT " KEY_COLS " FROM signing_keys WHERE kid = ?1";
+static const char sql_key_list[] =
+    "SELECT " KEY_COLS " FROM signing_keys ORDER BY created_at, kid";
+static const char sql_key_exists[] =
+    "SELECT 1 FROM signing_keys WHERE kid = ?1";
+/* Conditional on the state we read: a concurrent rotation changes no
+ * row here.  NULL times keep their old value. */
+static const char sql_key_transition[] =
+    "UPDATE signing_keys SET state = ?3,"
+    " activated_at = coalesce(?4, activated_at),"
+    " retired_at = coalesce(?5, retired_at),"
+    " expires_at = coalesce(?6, expires_at)"
+    " WHERE kid = ?1 AND state = ?2";
+
+static bool
+keystate_parse(const char *name, enum tsr_keystate *st)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(keystate_names) / sizeof(keystate_names[0]);
+	    i++) {
+		if (strcmp(name, keystate_names[i]) == 0) {
+			*st = (enum tsr_keystate)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+static enum tsr_err
+read_key(sqlite3_stmt *stmt, void *row)
+{
+	struct tsr_keyrow *k = row;
+	char state[16];
+
+	memset(k, 0, sizeof(*k));
+	if (!col_text(stmt, 0, k->kid, sizeof(k->kid)) ||
+	    !col_text(stmt, 1, state, sizeof(state)) ||
+	    !keystate_parse(state, &k->state) ||
+	    !col_text(stmt, 3, k->jwk, sizeof(k->jwk)))
+		return TSR_ERR_DB;
+	k->bits = sqlite3_column_int(stmt, 2);
+	k->created_at = sqlite3_column_int64(stmt, 4);
+	k->activated_at = col_time(stmt, 5);
+	k->retired_at = col_time(stmt, 6);
+	k->expires_at = col_time(stmt, 7);
+	return TSR_OK;
+}
+
+static enum tsr_err
+bind_key(sqlite3_stmt *stmt, const struct tsr_keyrow *k, struct tsr_why *why)
+{
+	const char *state = tsr_store_keystate_name(k->state);
+	enum tsr_err rc;
+
+	if (state == NULL)
+		return tsr_err_why(why, TSR_ERR_INVALID, "bad key state %d",
+		    (int)k->state);
+	if ((rc = bind_field(stmt, 1, k->kid, sizeof(k->kid), why)) !=
+	    TSR_OK ||
+	    (rc = bind_str(stmt, 2, state, why)) != TSR_OK ||
+	    (rc = bind_int(stmt, 3, k->bits, why)) != TSR_OK ||
+	    (rc = bind_field(stmt, 4, k->jwk, sizeof(k->jwk), why)) !=
+	    TSR_OK ||
+	    (rc = bind_int(stmt, 5, k->created_at, why)) != TSR_OK ||
+	    (rc = bind_time(stmt, 6, k->activated_at, why)) != TSR_OK ||
+	    (rc = bind_time(stmt, 7, k->retired_at, why)) != TSR_OK)
+		return rc;
+	return bind_time(stmt, 8, k->expires_at, why);
+}
+
+static enum tsr_err
+no_key(const char *kid, struct tsr_why *why)
+{
+	char b[SHOW_BUF];
+
+	return tsr_err_why(why, TSR_ERR_NOT_FOUND, "no signing key \"%s\"",
+	    show(kid, b));
+}
+
+/* A key write broke a uniqueness rule: the kid, or the one active key. */
+static enum tsr_err
+key_taken(struct tsr_store *st, const char *kid, bool by_kid,
+    struct tsr_why *why)
+{
+	bool found = false;
+	char b[SHOW_BUF];
+
+	if (by_kid && has_row(st, sql_key_exists, kid, &found, NULL) ==
+	    TSR_OK && found)
+		return tsr_err_why(why, TSR_ERR_EXISTS,
+		    "signing key \"%s\" already exists", show(kid, b));
+	return tsr_err_why(why, TSR_ERR_EXISTS,
+	    "another signing key is already active");
+}
+
+enum tsr_err
+tsr_store_key_insert(struct tsr_store *st, const struct tsr_keyrow *k,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+
+	if ((rc = prep(st, sql_key_insert, &stmt, why)) == TSR_OK &&
+	    (rc = bind_key(stmt, k, why)) == TSR_OK)
+		rc = run_write(st, stmt, "add signing key", NULL, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_ERR_EXISTS)
+		return key_taken(st, k->kid, true, why);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_key_get(struct tsr_store *st, const char *kid,
+    struct tsr_keyrow *out, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = prep(st, sql_key_get, &stmt, why)) != TSR_OK ||
+	    (rc = bind_str(stmt, 1, kid, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read signing key", &found, why)) !=
+	    TSR_OK)
+		goto out;
+	if (!found)
+		rc = no_key(kid, why);
+	else if ((rc = read_key(stmt, out)) != TSR_OK)
+		rc = tsr_err_why(why, rc, "%s: bad signing key row", st->path);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_key_list(struct tsr_store *st, struct tsr_keyrow **out,
+    size_t *out_n, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = prep(st, sql_key_list, &stmt, why)) == TSR_OK &&
+	    (rc = collect(st, stmt, sizeof(**out), read_key, &rows, out_n,
+	    why)) == TSR_OK)
+		*out = rows;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* The conditional update changed nothing: is the kid unknown, or was it
+ * moved out of `from` by someone else? */
+static enum tsr_err
+transition_missed(struct tsr_store *st, const char *kid,
+    enum tsr_keystate from, struct tsr_why *why)
+{
+	struct tsr_keyrow k;
+	enum tsr_err rc;
+	char b[SHOW_BUF];
+
+	if ((rc = tsr_store_key_get(st, kid, &k, why)) != TSR_OK)
+		return rc;
+	return tsr_err_why(why, TSR_ERR_CONFLICT,
+	    "signing key \"%s\" is %s, not %s", show(kid, b),
+	    tsr_store_keystate_name(k.state), tsr_store_keystate_name(from));
+}
+
+static enum tsr_err
+bind_transition(sqlite3_stmt *stmt, const char *kid, const char *from,
+    const char *to, const int64_t at[3], struct tsr_why *why)
+{
+	enum tsr_err rc;
+
+	if ((rc = bind_str(stmt, 1, kid, why)) != TSR_OK ||
+	    (rc = bind_str(stmt, 2, from, why)) != TSR_OK ||
+	    (rc = bind_str(stmt, 3, to, why)) != TSR_OK ||
+	    (rc = bind_time(stmt, 4, at[0], why)) != TSR_OK ||
+	    (rc = bind_time(stmt, 5, at[1], why)) != TSR_OK)
+		return rc;
+	return bind_time(stmt, 6, at[2], why);
+}
+
+enum tsr_err
+tsr_store_key_transition(struct tsr_store *st, const char *kid,
+    enum tsr_keystate from, enum tsr_keystate to, int64_t activated_at,
+    int64_t retired_at, int64_t expires_at, struct tsr_why *why)
+{
+	const char *from_name = tsr_store_keystate_name(from);
+	const char *to_name = tsr_store_keystate_name(to);
+	const int64_t at[3] = { activated_at, retired_at, expires_at };
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if (kid == NULL || from_name == NULL || to_name == NULL)
+		return tsr_err_why(why, TSR_ERR_INVALID,
+		    "bad key transition");
+	if ((rc = prep(st, sql_key_transition, &stmt, why)) == TSR_OK &&
+	    (rc = bind_transition(stmt, kid, from_name, to_name, at, why)) ==
+	    TSR_OK)
+		rc = run_write(st, stmt, "change signing key", &changes, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_ERR_EXISTS)
+		return key_taken(st, kid, false, why);
+	if (rc == TSR_OK && changes == 0)
+		return transition_missed(st, kid, from, why);
+	return rc;
+}

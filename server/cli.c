@@ -1,0 +1,187 @@
+#include "cli.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store.h"
+
+#define CLI_MAX_OPTS	32
+
+static const char usage_text[] =
+"usage: tessera [--db PATH] [--key-dir DIR] [--json] COMMAND ...\n"
+"\n"
+"  serve [--listen ADDR:PORT] --tls-cert F --tls-key F --client-ca F\n"
+"        [--client-crl F] [--issuer URL] [--token-ttl 5m]\n"
+"        [--rotation-period 24h] [--jwks-max-age 5m] [--clock-skew 60s]\n"
+"        [--key-bits 2048] [--threads N]\n"
+"  migrate\n"
+"  client add NAME --cn CN [--description TEXT]\n"
+"  client list | show NAME | enable NAME | disable NAME | remove NAME\n"
+"  grant add CLIENT AUDIENCE [--scope S]... [--ttl DURATION]\n"
+"  grant list [--client C] [--audience A]\n"
+"  grant remove CLIENT AUDIENCE\n"
+"  key list | rotate | revoke KID\n"
+"\n"
+"Global options may stand before or after the command.\n"
+"  --db PATH       database file (TESSERA_DB, default tessera.db)\n"
+"  --key-dir DIR   signing key directory (TESSERA_KEY_DIR, default\n"
+"                  keys/signing)\n"
+"  --json          machine-readable output\n";
+
+void
+cli_usage(FILE *stream)
+{
+	fputs(usage_text, stream);
+}
+
+void
+cli_init(struct cli *c)
+{
+	const char *v;
+
+	memset(c, 0, sizeof(*c));
+	c->db_path = (v = getenv("TESSERA_DB")) != NULL && *v ? v :
+	    "tessera.db";
+	c->key_dir = (v = getenv("TESSERA_KEY_DIR")) != NULL && *v ? v :
+	    "keys/signing";
+}
+
+void
+cli_peek(struct cli *c, int argc, char **argv)
+{
+	int i;
+
+	c->n_words = 0;
+	for (i = 0; i < argc && c->n_words < 2; i++) {
+		if (strcmp(argv[i], "--db") == 0 ||
+		    strcmp(argv[i], "--key-dir") == 0)
+			i++;		/* skip the value */
+		else if (strncmp(argv[i], "--", 2) != 0)
+			c->words[c->n_words++] = argv[i];
+	}
+}
+
+int
+cli_dispatch(struct cli *c, int argc, char **argv,
+    const struct cli_verb *verbs, size_t idx)
+{
+	const char *word = idx < c->n_words ? c->words[idx] : NULL;
+
+	for (; word != NULL && verbs->name != NULL; verbs++)
+		if (strcmp(word, verbs->name) == 0)
+			return verbs->fn(c, argc, argv);
+	if (word == NULL)
+		fprintf(stderr, "tessera: missing command\n");
+	else
+		fprintf(stderr, "tessera: unknown command \"%s\"\n", word);
+	cli_usage(stderr);
+	return CLI_EXIT_USAGE;
+}
+
+int
+cli_parse(struct cli *c, int argc, char **argv, const struct args_opt *opts,
+    size_t n_min, size_t n_max)
+{
+	struct args_opt all[CLI_MAX_OPTS] = {
+		{ .name = "db", .value = &c->db_path },
+		{ .name = "key-dir", .value = &c->key_dir },
+		{ .name = "json", .flag = &c->json },
+	};
+	size_t n = 3, max = sizeof(c->words) / sizeof(c->words[0]);
+
+	for (; opts != NULL && opts->name != NULL && n < CLI_MAX_OPTS - 1;
+	    opts++)
+		all[n++] = *opts;
+	if (args_parse(argc, argv, all, c->words, max, &c->n_words) != 0)
+		goto usage;
+	if (c->n_words < n_min || c->n_words > n_max) {
+		fprintf(stderr, "tessera: wrong number of arguments\n");
+		goto usage;
+	}
+	return 0;
+usage:
+	cli_usage(stderr);
+	return CLI_EXIT_USAGE;
+}
+
+int
+cli_fail(enum tsr_err rc, const struct tsr_why *why)
+{
+	fprintf(stderr, "tessera: %s\n", tsr_err_text(why, rc));
+	return CLI_EXIT_ERR;
+}
+
+int
+cli_open(const struct cli *c, struct tsr_store **st)
+{
+	struct tsr_why why = { "" };
+	enum tsr_err rc;
+
+	if ((rc = tsr_store_open(c->db_path, st, &why)) != TSR_OK)
+		return cli_fail(rc, &why);
+	if ((rc = tsr_store_migrate(*st, NULL, &why)) != TSR_OK) {
+		tsr_store_close(*st);
+		*st = NULL;
+		return cli_fail(rc, &why);
+	}
+	return CLI_EXIT_OK;
+}
+
+int
+cli_print_json(json_t *doc)
+{
+	if (doc == NULL || json_dumpf(doc, stdout, JSON_INDENT(2) |
+	    JSON_PRESERVE_ORDER) != 0) {
+		json_decref(doc);
+		return cli_fail(TSR_ERR_NOMEM, NULL);
+	}
+	putchar('\n');
+	json_decref(doc);
+	return CLI_EXIT_OK;
+}
+
+void
+cli_format_time(int64_t at, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t t = (time_t)at;
+
+	if (at == 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
+		(void)snprintf(buf, len, "-");
+}
+
+json_t *
+cli_json_time(int64_t at)
+{
+	return at == 0 ? json_null() : json_integer(at);
+}
+
+int
+cli_migrate(struct cli *c, int argc, char **argv)
+{
+	struct tsr_why why = { "" };
+	struct tsr_store *st = NULL;
+	int applied = 0, current = 0, latest = 0, ex;
+	enum tsr_err rc;
+
+	if ((ex = cli_parse(c, argc, argv, NULL, 1, 1)) != 0)
+		return ex;
+	if ((rc = tsr_store_open(c->db_path, &st, &why)) != TSR_OK)
+		return cli_fail(rc, &why);
+	if ((rc = tsr_store_migrate(st, &applied, &why)) != TSR_OK ||
+	    (rc = tsr_store_schema_version(st, &current, &latest, &why)) !=
+	    TSR_OK) {
+		tsr_store_close(st);
+		return cli_fail(rc, &why);
+	}
+	tsr_store_close(st);
+	if (c->json)
+		return cli_print_json(json_pack("{s:i,s:i}", "applied",
+		    applied, "schema_version", current));
+	printf("applied %d migration%s; schema version %d\n", applied,
+	    applied == 1 ? "" : "s", current);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,83 @@
+/*
+ * cli: what every admin subcommand shares: global options, the store,
+ * printing results as a table or JSON, and the exit statuses of SPEC.md
+ * (0 success, 1 error with one "tessera: ..." line, 2 usage).
+ */
+#ifndef TSR_SERVER_CLI_H
+#define TSR_SERVER_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "args.h"
+#include "err.h"
+#include "store.h"
+
+#define CLI_EXIT_OK	0
+#define CLI_EXIT_ERR	1
+#define CLI_EXIT_USAGE	2
+
+struct cli {
+	const char	*db_path;	/* --db, TESSERA_DB */
+	const char	*key_dir;	/* --key-dir, TESSERA_KEY_DIR */
+	bool		 json;		/* --json */
+	const char	*words[8];	/* positional words, command first */
+	size_t		 n_words;
+};
+
+/* A subcommand: its words after the command ("add", ...) and its run. */
+typedef int (*cli_fn)(struct cli *c, int argc, char **argv);
+
+struct cli_verb {
+	const char	*name;
+	cli_fn		 fn;
+};
+
+/*
+ * Find the command words before any parsing: words[0] is the command,
+ * words[1] the subcommand.  Global options may stand before them.
+ */
+void cli_peek(struct cli *c, int argc, char **argv);
+
+/* Run the verb named by c->words[idx]; unknown or missing: usage, 2. */
+int cli_dispatch(struct cli *c, int argc, char **argv,
+    const struct cli_verb *verbs, size_t idx);
+
+/* Defaults from the environment. */
+void cli_init(struct cli *c);
+
+/*
+ * Parse argv with the global options plus opts (NULL-terminated, may be
+ * NULL) into c->words; require n_min..n_max words in all (command
+ * included).  Returns 0, or CLI_EXIT_USAGE after printing the usage.
+ */
+int cli_parse(struct cli *c, int argc, char **argv,
+    const struct args_opt *opts, size_t n_min, size_t n_max);
+
+/* Print "tessera: <why or rc's text>" and return CLI_EXIT_ERR. */
+int cli_fail(enum tsr_err rc, const struct tsr_why *why);
+
+/* Open the store and apply pending migrations; on failure prints and
+ * returns CLI_EXIT_ERR (and *st is NULL). */
+int cli_open(const struct cli *c, struct tsr_store **st);
+
+/* Print doc (stolen) as one JSON document on stdout. */
+int cli_print_json(json_t *doc);
+
+/* Print the usage on stream. */
+void cli_usage(FILE *stream);
+
+/* Unix seconds to "2026-11-30 08:38:15Z", or "-" for 0. */
+void cli_format_time(int64_t at, char *buf, size_t len);
+
+/* JSON number, or null for 0 (a time not reached). */
+json_t *cli_json_time(int64_t at);
+
+int cli_migrate(struct cli *c, int argc, char **argv);
+int cli_client(struct cli *c, int argc, char **argv);
+int cli_grant(struct cli *c, int argc, char **argv);
+int cli_key(struct cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,441 @@
+#include "http.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "form.h"
+#include "log.h"
+#include "oauth.h"
+
+#define HTTP_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* Request headers and buffers of one connection. */
+#define HTTP_CONN_MEMORY	(32 * 1024)
+
+struct http {
+	struct server		*s;
+	struct MHD_Daemon	*d;
+};
+
+enum route {
+	ROUTE_NONE,
+	ROUTE_TOKEN,
+	ROUTE_JWKS,
+	ROUTE_DISCOVERY,
+	ROUTE_HEALTHZ,
+};
+
+static const struct {
+	const char	*path;
+	enum route	 route;
+	bool		 post;		/* else GET and HEAD */
+} routes[] = {
+	{ "/token", ROUTE_TOKEN, true },
+	{ "/.well-known/jwks.json", ROUTE_JWKS, false },
+	{ "/.well-known/oauth-authorization-server", ROUTE_DISCOVERY, false },
+	{ "/.well-known/openid-configuration", ROUTE_DISCOVERY, false },
+	{ "/healthz", ROUTE_HEALTHZ, false },
+};
+
+/* One request, kept by libmicrohttpd between calls. */
+struct req {
+	int		 route;		/* index into routes, -1 for none */
+	struct timespec	 t0;
+	size_t		 body_len;
+	bool		 too_big;
+	bool		 answered;
+	unsigned	 status;
+	const char	*method;
+	char		 client[TSR_STORE_MAX_NAME + 1];
+	char		 body[FORM_MAX_BODY];
+};
+
+struct reply {
+	unsigned	 status;
+	const char	*body;
+	size_t		 body_len;
+	const char	*content_type;
+	const char	*cache;		/* Cache-Control, or NULL */
+	const char	*allow;		/* Allow, or NULL */
+	const char	*etag;		/* ETag, or NULL */
+};
+
+static int
+find_route(const char *url)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(url, routes[i].path) == 0)
+			return (int)i;
+	return -1;
+}
+
+static enum MHD_Result
+send_reply(struct MHD_Connection *conn, const struct reply *r)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(r->body_len, (void *)r->body,
+	    MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    r->content_type ? r->content_type : "application/json");
+	if (r->cache != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+		    r->cache);
+	if (r->cache != NULL && strcmp(r->cache, "no-store") == 0)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_PRAGMA,
+		    "no-cache");
+	if (r->allow != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->etag != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+	ret = MHD_queue_response(conn, r->status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void
+simple_reply(struct reply *r, unsigned status, const char *body)
+{
+	memset(r, 0, sizeof(*r));
+	r->status = status;
+	r->body = body;
+	r->body_len = strlen(body);
+}
+
+static enum MHD_Result
+serve_jwks(struct http *h, struct MHD_Connection *conn, unsigned *status)
+{
+	struct snap *ks = snap_get(&h->s->keys);
+	const struct keys_view *kv;
+	const char *inm;
+	char cache[64];
+	struct reply r;
+	enum MHD_Result ret;
+
+	if (ks == NULL) {
+		simple_reply(&r, 503, "{\"error\":\"temporarily_unavailable\"}");
+		*status = r.status;
+		return send_reply(conn, &r);
+	}
+	kv = snap_obj(ks);
+	simple_reply(&r, 200, "");
+	r.body = tsr_keyring_jwks(kv->kr, &r.body_len);
+	(void)snprintf(cache, sizeof(cache), "public, max-age=%lld",
+	    (long long)h->s->cfg.jwks_max_age_s);
+	r.cache = cache;
+	r.etag = kv->etag;
+	inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_IF_NONE_MATCH);
+	/* RFC 9110 §13.1.2: a matching tag, or "*", means not modified. */
+	if (inm != NULL && (strstr(inm, kv->etag) != NULL ||
+	    strcmp(inm, "*") == 0)) {
+		r.status = 304;
+		r.body_len = 0;
+	}
+	*status = r.status;
+	ret = send_reply(conn, &r);
+	snap_put(ks);
+	return ret;
+}
+
+static enum MHD_Result
+serve_healthz(struct http *h, struct MHD_Connection *conn, unsigned *status)
+{
+	struct snap *ks = snap_get(&h->s->keys);
+	struct reply r;
+
+	if (ks != NULL && atomic_load(&h->s->db_ok))
+		simple_reply(&r, 200, "{\"status\":\"ok\"}");
+	else
+		simple_reply(&r, 503, "{\"status\":\"unavailable\"}");
+	r.cache = "no-store";
+	snap_put(ks);
+	*status = r.status;
+	return send_reply(conn, &r);
+}
+
+/* The verified identity of the TLS peer, if any. */
+static void
+peer_identity(struct http *h, struct MHD_Connection *conn,
+    struct oauth_request *rq, struct tls_peer *peer)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct snap *cs = snap_get(&h->s->creds);
+
+	rq->peer = peer;
+	rq->peer_ok = false;
+	rq->peer_reason = "no TLS session";
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci != NULL && cs != NULL)
+		rq->peer_ok = tls_verify_peer(snap_obj(cs), ci->tls_session,
+		    peer, &rq->peer_reason) == 0;
+	snap_put(cs);
+}
+
+static enum MHD_Result
+serve_token(struct http *h, struct MHD_Connection *conn, struct req *rq,
+    unsigned *status, char *client, size_t client_len)
+{
+	struct oauth_request orq;
+	struct oauth_reply orp;
+	struct tls_peer peer;
+	struct reply r;
+	enum MHD_Result ret;
+
+	memset(&orq, 0, sizeof(orq));
+	peer_identity(h, conn, &orq, &peer);
+	orq.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE);
+	orq.body = rq->body;
+	orq.body_len = rq->body_len;
+	oauth_token(h->s, &orq, &orp);
+	simple_reply(&r, orp.status, "");
+	r.body = orp.body ? orp.body : "{\"error\":\"server_error\"}";
+	r.body_len = orp.body ? orp.body_len : strlen(r.body);
+	if (orp.body == NULL)
+		r.status = 500;
+	r.cache = "no-store";
+	*status = r.status;
+	(void)snprintf(client, client_len, "%s", orp.client);
+	if (r.status != 200)
+		log_debug("token denied: client=%s cn=%s reason=%s",
+		    orp.client[0] ? orp.client : "-",
+		    orq.peer_ok ? peer.cn : "-", orp.reason ? orp.reason : "-");
+	ret = send_reply(conn, &r);
+	free(orp.body);
+	return ret;
+}
+
+static enum MHD_Result
+answer_static(struct MHD_Connection *conn, struct req *rq, unsigned status,
+    const char *body, const char *allow)
+{
+	struct reply r;
+
+	simple_reply(&r, status, body);
+	r.allow = allow;
+	rq->status = status;
+	rq->answered = true;
+	return send_reply(conn, &r);
+}
+
+/* The checks that need no body: path, method, declared size. */
+static bool
+early_answer(struct MHD_Connection *conn, struct req *rq, const char *method,
+    enum MHD_Result *ret)
+{
+	const char *cl;
+	bool is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	bool is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	    strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+
+	if (rq->route < 0) {
+		*ret = answer_static(conn, rq, 404, "{\"error\":\"not_found\"}",
+		    NULL);
+		return true;
+	}
+	if (routes[rq->route].post ? !is_post : !is_get) {
+		*ret = answer_static(conn, rq, 405,
+		    "{\"error\":\"invalid_request\"}",
+		    routes[rq->route].post ? "POST" : "GET, HEAD");
+		return true;
+	}
+	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	/* SPEC: a body over 4 KiB is refused before it is read. */
+	if (cl != NULL && (strlen(cl) > 9 ||
+	    strtoul(cl, NULL, 10) > FORM_MAX_BODY)) {
+		*ret = answer_static(conn, rq, 413,
+		    "{\"error\":\"invalid_request\"}", NULL);
+		return true;
+	}
+	return false;
+}
+
+static enum MHD_Result
+dispatch(struct http *h, struct MHD_Connection *conn, struct req *rq)
+{
+	rq->answered = true;
+	if (rq->too_big)
+		return answer_static(conn, rq, 413,
+		    "{\"error\":\"invalid_request\"}", NULL);
+	switch (routes[rq->route].route) {
+	case ROUTE_TOKEN:
+		return serve_token(h, conn, rq, &rq->status, rq->client,
+		    sizeof(rq->client));
+	case ROUTE_JWKS:
+		return serve_jwks(h, conn, &rq->status);
+	case ROUTE_DISCOVERY:
+		rq->status = 200;
+		{
+			struct reply r;
+
+			simple_reply(&r, 200, h->s->discovery);
+			r.cache = "public, max-age=3600";
+			return send_reply(conn, &r);
+		}
+	case ROUTE_HEALTHZ:
+		return serve_healthz(h, conn, &rq->status);
+	default:
+		return answer_static(conn, rq, 404, "{\"error\":\"not_found\"}",
+		    NULL);
+	}
+}
+
+static enum MHD_Result
+on_access(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_data_size, void **req_cls)
+{
+	struct http *h = cls;
+	struct req *rq = *req_cls;
+	enum MHD_Result ret;
+
+	if (rq == NULL) {
+		if ((rq = calloc(1, sizeof(*rq))) == NULL)
+			return MHD_NO;
+		*req_cls = rq;
+		clock_gettime(CLOCK_MONOTONIC, &rq->t0);
+		rq->route = find_route(url);
+		rq->method = method;
+		atomic_fetch_add(&h->s->inflight, 1);
+		if (early_answer(conn, rq, method, &ret))
+			return ret;
+		return MHD_YES;
+	}
+	if (rq->answered) {
+		*upload_data_size = 0;	/* drop the rest of the body */
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (*upload_data_size > sizeof(rq->body) - rq->body_len)
+			rq->too_big = true;
+		else
+			memcpy(rq->body + rq->body_len, upload_data,
+			    *upload_data_size);
+		if (!rq->too_big)
+			rq->body_len += *upload_data_size;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(h, conn, rq);
+}
+
+/* One line per request: method, path, status, client, latency. */
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http *h = cls;
+	struct req *rq = *req_cls;
+	struct timespec t1;
+	double ms;
+
+	if (rq == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - rq->t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e6;
+	log_info("request method=%s path=%s status=%u client=%s "
+	    "latency_ms=%.2f%s", rq->method,
+	    rq->route >= 0 ? routes[rq->route].path : "-", rq->status,
+	    rq->client[0] ? rq->client : "-", ms,
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	atomic_fetch_sub(&h->s->inflight, 1);
+	free(rq);
+	*req_cls = NULL;
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+
+	/* libmicrohttpd's messages end in a newline; keep one line. */
+	(void)vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_debug("http: %s", line);
+}
+
+struct http *
+http_start(struct server *s, const struct tls_creds *creds, int listen_fd)
+{
+	struct http *h;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	h->s = s;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL,
+	    on_access, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+	    MHD_OPTION_HTTPS_MEM_CERT, tls_creds_cert_pem(creds),
+	    MHD_OPTION_HTTPS_MEM_KEY, tls_creds_key_pem(creds),
+	    /* A trust list makes the server request a client certificate. */
+	    MHD_OPTION_HTTPS_MEM_TRUST, tls_creds_ca_pem(creds),
+	    MHD_OPTION_HTTPS_PRIORITIES, HTTP_PRIORITIES,
+	    MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
+	    MHD_OPTION_CONNECTION_LIMIT, s->cfg.conn_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.per_ip_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout_s,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		log_warnx("cannot start the HTTPS listener");
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+int
+http_quiesce(struct http *h)
+{
+	return (int)MHD_quiesce_daemon(h->d);
+}
+
+unsigned
+http_connections(struct http *h)
+{
+	const union MHD_DaemonInfo *di;
+
+	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+	return di ? di->num_connections : 0;
+}
+
+void
+http_stop(struct http *h)
+{
+	if (h == NULL)
+		return;
+	MHD_stop_daemon(h->d);
+	free(h);
+}
+
+unsigned
+http_port(struct http *h)
+{
+	const union MHD_DaemonInfo *di;
+
+	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	return di ? di->port : 0;
+}
+
+int
+http_listen_fd(struct http *h)
+{
+	const union MHD_DaemonInfo *di;
+
+	di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_LISTEN_FD);
+	return di ? (int)di->listen_fd : -1;
+}

@@ -1,0 +1,597 @@
+/*
+ * serve: the server's life: options, start-up checks, the loop that polls
+ * the store, rotates keys and reloads TLS credentials, and a draining
+ * shutdown.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+
+#include "b64.h"
+#include "cli.h"
+#include "duration.h"
+#include "http.h"
+#include "key.h"
+#include "keyring.h"
+#include "log.h"
+#include "policy.h"
+#include "serve.h"
+#include "server.h"
+#include "store.h"
+
+#define SERVE_POLL_MS		250	/* SPEC: changes seen within 1 s */
+#define SERVE_ENSURE_S		5	/* expiry of retired keys */
+#define SERVE_DRAIN_S		10	/* SIGTERM: wait for requests */
+#define SERVE_OLD_DAEMON_S	60	/* a replaced daemon's grace */
+
+static volatile sig_atomic_t got_term, got_hup;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else
+		got_term = 1;
+}
+
+static void
+keys_view_free(void *p)
+{
+	struct keys_view *kv = p;
+
+	tsr_keyring_destroy(kv->kr);
+	free(kv);
+}
+
+struct snap *
+server_keys_snap(struct tsr_keyring *kr)
+{
+	struct keys_view *kv;
+	uint8_t digest[32];
+	char tag[TSR_B64_ENCODED_LEN(12) + 1];
+	size_t len;
+	const char *jwks = tsr_keyring_jwks(kr, &len);
+
+	if ((kv = calloc(1, sizeof(*kv))) == NULL) {
+		tsr_keyring_destroy(kr);
+		return NULL;
+	}
+	kv->kr = kr;
+	/* A strong ETag: a prefix of the document's SHA-256. */
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, jwks, len, digest) < 0 ||
+	    tsr_b64_encode(digest, 12, tag, sizeof(tag), NULL) != TSR_OK) {
+		keys_view_free(kv);
+		return NULL;
+	}
+	(void)snprintf(kv->etag, sizeof(kv->etag), "\"%s\"", tag);
+	return snap_new(kv, keys_view_free);
+}
+
+static void
+policy_free(void *p)
+{
+	tsr_policy_destroy(p);
+}
+
+static void
+creds_free(void *p)
+{
+	tls_creds_free(p);
+}
+
+/* Raw option text of `tessera serve`, before checking. */
+struct serve_args {
+	const char *listen, *cert, *key, *ca, *crl, *issuer, *ttl, *period;
+	const char *max_age, *skew, *bits, *threads, *log_level;
+};
+
+static int
+parse_duration_opt(const char *name, const char *text, int64_t dflt,
+    int64_t *out)
+{
+	struct tsr_why why = { "" };
+
+	if (text == NULL) {
+		*out = dflt;
+		return 0;
+	}
+	if (tsr_duration_parse(text, out, &why) != TSR_OK) {
+		fprintf(stderr, "tessera: --%s: %s\n", name, why.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+parse_uint_opt(const char *name, const char *text, long lo, long hi,
+    long *out)
+{
+	char *end;
+
+	if (text == NULL)
+		return 0;
+	errno = 0;
+	*out = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || *out < lo ||
+	    *out > hi) {
+		fprintf(stderr, "tessera: --%s must be a number from %ld to "
+		    "%ld\n", name, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+/* "ADDR:PORT", IPv4 only. */
+static int
+parse_listen(const char *text, struct server_cfg *cfg, char *addr,
+    size_t addr_len)
+{
+	const char *colon = strrchr(text, ':');
+	long port = -1;
+
+	if (colon == NULL || (size_t)(colon - text) >= addr_len ||
+	    colon == text ||
+	    parse_uint_opt("listen port", colon + 1, 0, 65535, &port) != 0 ||
+	    port < 0) {
+		fprintf(stderr, "tessera: --listen wants ADDR:PORT\n");
+		return -1;
+	}
+	memcpy(addr, text, (size_t)(colon - text));
+	addr[colon - text] = '\0';
+	cfg->listen_addr = addr;
+	cfg->listen_port = (uint16_t)port;
+	return 0;
+}
+
+static int
+check_cfg(const struct serve_args *a, struct server_cfg *cfg, char *addr,
+    size_t addr_len)
+{
+	long bits = TSR_KEY_DEFAULT_BITS, threads = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (a->cert == NULL || a->key == NULL || a->ca == NULL) {
+		fprintf(stderr, "tessera: serve needs --tls-cert, --tls-key "
+		    "and --client-ca\n");
+		return -1;
+	}
+	cfg->tls = (struct tls_files){ a->cert, a->key, a->ca, a->crl };
+	if (parse_listen(a->listen ? a->listen : "127.0.0.1:8443", cfg, addr,
+	    addr_len) != 0 ||
+	    parse_duration_opt("token-ttl", a->ttl, 300, &cfg->token_ttl_s) ||
+	    parse_duration_opt("rotation-period", a->period, 86400,
+	    &cfg->rotation_period_s) ||
+	    parse_duration_opt("jwks-max-age", a->max_age, 300,
+	    &cfg->jwks_max_age_s) ||
+	    parse_duration_opt("clock-skew", a->skew, 60, &cfg->clock_skew_s) ||
+	    parse_uint_opt("key-bits", a->bits, 2048, 4096, &bits) ||
+	    parse_uint_opt("threads", a->threads, 1, 256, &threads))
+		return -1;
+	if (!tsr_key_bits_valid((int)bits)) {
+		fprintf(stderr, "tessera: --key-bits must be 2048, 3072 or "
+		    "4096\n");
+		return -1;
+	}
+	cfg->key_bits = (int)bits;
+	cfg->threads = threads > 0 ? (unsigned)threads : 1;
+	cfg->conn_limit = 1024;
+	cfg->per_ip_limit = 256;
+	cfg->conn_timeout_s = 30;
+	if (a->issuer != NULL &&
+	    (strlen(a->issuer) >= sizeof(cfg->issuer) ||
+	    strncmp(a->issuer, "https://", 8) != 0)) {
+		fprintf(stderr, "tessera: --issuer must be an https URL\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* RFC 8414 metadata, also served as OpenID discovery. */
+static int
+build_discovery(struct server *s)
+{
+	const char *iss = s->cfg.issuer;
+	char tok[SERVER_MAX_ISSUER + 32], jwks[SERVER_MAX_ISSUER + 32];
+	json_t *doc;
+
+	(void)snprintf(tok, sizeof(tok), "%s/token", iss);
+	(void)snprintf(jwks, sizeof(jwks), "%s/.well-known/jwks.json", iss);
+	doc = json_pack("{s:s,s:s,s:s,s:[s],s:[s],s:b,s:[s],s:[s],s:[s],"
+	    "s:[s],s:[s]}",
+	    "issuer", iss, "token_endpoint", tok, "jwks_uri", jwks,
+	    "grant_types_supported", "client_credentials",
+	    "token_endpoint_auth_methods_supported", "tls_client_auth",
+	    "tls_client_certificate_bound_access_tokens", 1,
+	    "response_types_supported", "token",
+	    "subject_types_supported", "public",
+	    "id_token_signing_alg_values_supported", "RS256",
+	    "token_endpoint_auth_signing_alg_values_supported", "RS256",
+	    "scopes_supported", "openid");
+	if (doc == NULL)
+		return -1;
+	/* No scopes list: scopes are per grant, not global. */
+	json_object_del(doc, "scopes_supported");
+	s->discovery = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (s->discovery == NULL)
+		return -1;
+	s->discovery_len = strlen(s->discovery);
+	return 0;
+}
+
+static int
+publish_policy(struct server *s, struct tsr_store *st)
+{
+	struct tsr_why why = { "" };
+	struct tsr_policy *p;
+	struct snap *sn;
+
+	if (tsr_policy_load(st, &p, &why) != TSR_OK) {
+		log_warnx("cannot load the policy: %s", why.msg);
+		return -1;
+	}
+	if ((sn = snap_new(p, policy_free)) == NULL)
+		return -1;
+	snap_set(&s->policy, sn);
+	return 0;
+}
+
+static int
+publish_keys(struct server *s, struct tsr_store *st)
+{
+	struct tsr_why why = { "" };
+	struct tsr_keyring *kr;
+	struct snap *sn;
+
+	if (tsr_keyring_load(st, s->cfg.key_dir, &kr, &why) != TSR_OK) {
+		log_warnx("cannot load the signing keys: %s", why.msg);
+		return -1;
+	}
+	if ((sn = server_keys_snap(kr)) == NULL)
+		return -1;
+	log_info("signing with key %s", tsr_key_kid(tsr_keyring_active(kr)));
+	snap_set(&s->keys, sn);
+	return 0;
+}
+
+static struct tsr_keyring_opts
+keyring_opts(const struct server *s)
+{
+	struct tsr_keyring_opts o = {
+		.key_dir = s->cfg.key_dir,
+		.bits = s->cfg.key_bits,
+		/* SPEC: retired keys stay for max token TTL + clock skew. */
+		.retire_window_s = s->cfg.token_ttl_s + s->cfg.clock_skew_s,
+	};
+
+	return o;
+}
+
+/* Migrate, record what the CLI must know, make and load the keys. */
+static int
+prepare_store(struct server *s, struct tsr_store *st)
+{
+	struct tsr_keyring_opts o = keyring_opts(s);
+	struct tsr_why why = { "" };
+	enum tsr_err rc;
+
+	if ((rc = tsr_store_migrate(st, NULL, &why)) != TSR_OK ||
+	    (rc = tsr_store_setting_set(st, "key_bits", s->cfg.key_bits,
+	    &why)) != TSR_OK ||
+	    (rc = tsr_store_setting_set(st, TSR_KEYRING_SETTING_WINDOW,
+	    o.retire_window_s, &why)) != TSR_OK ||
+	    (rc = tsr_keyring_ensure(st, &o, time(NULL), NULL, &why)) !=
+	    TSR_OK) {
+		log_warnx("%s", tsr_err_text(&why, rc));
+		return -1;
+	}
+	if (publish_policy(s, st) != 0 || publish_keys(s, st) != 0)
+		return -1;
+	atomic_store(&s->db_ok, true);
+	return 0;
+}
+
+/* What the loop keeps between ticks. */
+struct loop {
+	struct server	*s;
+	struct tsr_store *st;
+	struct http	*http;
+	struct http	*old;		/* replaced daemon, draining */
+	time_t		 old_since;
+	int64_t		 policy_gen, keys_gen;
+	time_t		 last_ensure;
+};
+
+/* Reload the snapshots whose tables changed (CLI, another server). */
+static void
+poll_store(struct loop *l)
+{
+	struct tsr_why why = { "" };
+	int64_t pg, kg;
+
+	if (tsr_store_generations(l->st, &pg, &kg, &why) != TSR_OK) {
+		if (atomic_exchange(&l->s->db_ok, false))
+			log_warnx("database unreachable: %s", why.msg);
+		return;
+	}
+	if (!atomic_exchange(&l->s->db_ok, true))
+		log_info("database reachable again");
+	if (pg != l->policy_gen && publish_policy(l->s, l->st) == 0)
+		l->policy_gen = pg;
+	if (kg != l->keys_gen && publish_keys(l->s, l->st) == 0)
+		l->keys_gen = kg;
+}
+
+/* Scheduled rotation, and the upkeep of the key set. */
+static void
+tend_keys(struct loop *l, time_t now)
+{
+	struct tsr_keyring_opts o = keyring_opts(l->s);
+	struct tsr_why why = { "" };
+	char active[TSR_KEY_KID_BUF];
+	struct snap *ks;
+	const struct keys_view *kv;
+	enum tsr_err rc;
+	bool due;
+
+	if ((ks = snap_get(&l->s->keys)) == NULL)
+		return;
+	kv = snap_obj(ks);
+	due = tsr_keyring_active_since(kv->kr) + l->s->cfg.rotation_period_s
+	    <= now;
+	memcpy(active, tsr_key_kid(tsr_keyring_active(kv->kr)),
+	    sizeof(active));
+	snap_put(ks);
+	if (due) {
+		/* Another server may rotate first: then ours is a no-op. */
+		rc = tsr_keyring_rotate(l->st, &o, active, now, NULL, &why);
+		if (rc == TSR_OK)
+			log_info("rotated signing keys: %s retired", active);
+		else if (rc != TSR_ERR_CONFLICT)
+			log_warnx("rotation failed: %s", tsr_err_text(&why, rc));
+	} else if (now - l->last_ensure >= SERVE_ENSURE_S) {
+		rc = tsr_keyring_ensure(l->st, &o, now, NULL, &why);
+		if (rc != TSR_OK && rc != TSR_ERR_CONFLICT)
+			log_warnx("key upkeep failed: %s",
+			    tsr_err_text(&why, rc));
+	} else {
+		return;
+	}
+	l->last_ensure = now;
+	poll_store(l);
+}
+
+/* SIGHUP: new credentials, a new daemon on the same socket. */
+static void
+reload_tls(struct loop *l)
+{
+	struct tls_creds *creds;
+	struct http *fresh;
+	struct snap *sn;
+	char err[512];
+	int fd;
+
+	if (tls_creds_load(&l->s->cfg.tls, &creds, err, sizeof(err)) != 0) {
+		log_warnx("TLS reload failed, keeping the old credentials: %s",
+		    err);
+		return;
+	}
+	if ((sn = snap_new(creds, creds_free)) == NULL)
+		return;
+	/* The new daemon shares the socket before the old one lets go of
+	 * it, so no connection attempt meets a closed port. */
+	fd = http_listen_fd(l->http);
+	if ((fresh = http_start(l->s, creds, fd)) == NULL) {
+		log_warnx("TLS reload failed: cannot start a new listener");
+		snap_put(sn);
+		return;
+	}
+	snap_set(&l->s->creds, sn);
+	if (l->old != NULL)
+		http_stop(l->old);	/* a second reload in a row */
+	(void)http_quiesce(l->http);
+	l->old = l->http;
+	l->old_since = time(NULL);
+	l->http = fresh;
+	log_info("TLS credentials reloaded");
+}
+
+static void
+tick(struct loop *l)
+{
+	time_t now = time(NULL);
+
+	if (got_hup) {
+		got_hup = 0;
+		reload_tls(l);
+	}
+	if (l->old != NULL && (http_connections(l->old) == 0 ||
+	    now - l->old_since >= SERVE_OLD_DAEMON_S)) {
+		http_stop(l->old);
+		l->old = NULL;
+	}
+	poll_store(l);
+	tend_keys(l, now);
+}
+
+/* SIGTERM: stop accepting, let requests in flight finish, then stop. */
+static void
+drain(struct loop *l)
+{
+	struct timespec pause = { 0, 20 * 1000 * 1000 };
+	int i;
+
+	log_info("shutting down: draining %ld request(s)",
+	    atomic_load(&l->s->inflight));
+	(void)http_quiesce(l->http);
+	if (l->old != NULL)
+		(void)http_quiesce(l->old);
+	for (i = 0; i < SERVE_DRAIN_S * 50 &&
+	    atomic_load(&l->s->inflight) > 0; i++)
+		nanosleep(&pause, NULL);
+	http_stop(l->old);
+	http_stop(l->http);
+}
+
+static void
+run_loop(struct loop *l)
+{
+	struct timespec pause = { 0, SERVE_POLL_MS * 1000 * 1000 };
+
+	while (!got_term) {
+		nanosleep(&pause, NULL);	/* a signal cuts it short */
+		if (!got_term)
+			tick(l);
+	}
+	drain(l);
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* A listening TCP socket on the configured IPv4 address. */
+static int
+open_listener(struct server_cfg *cfg)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd, on = 1;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons(cfg->listen_port);
+	if (inet_pton(AF_INET, cfg->listen_addr, &sa.sin_addr) != 1) {
+		log_warnx("--listen: %s is not an IPv4 address",
+		    cfg->listen_addr);
+		return -1;
+	}
+	if ((fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||
+	    listen(fd, 512) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == -1) {
+		log_warn("cannot listen on %s:%u", cfg->listen_addr,
+		    cfg->listen_port);
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	cfg->listen_port = ntohs(sa.sin_port);	/* the real one for port 0 */
+	return fd;
+}
+
+static int
+start(struct server *s, struct loop *l, const struct serve_args *a)
+{
+	struct tls_creds *creds;
+	struct tsr_why why = { "" };
+	struct snap *sn;
+	char err[512];
+	int fd;
+
+	if (tls_creds_load(&s->cfg.tls, &creds, err, sizeof(err)) != 0) {
+		log_warnx("TLS: %s", err);
+		return -1;
+	}
+	if ((sn = snap_new(creds, creds_free)) == NULL)
+		return -1;
+	snap_set(&s->creds, sn);
+	if (tsr_store_open(s->cfg.db_path, &l->st, &why) != TSR_OK) {
+		log_warnx("%s", why.msg);
+		return -1;
+	}
+	if (prepare_store(s, l->st) != 0 || (fd = open_listener(&s->cfg)) < 0)
+		return -1;
+	if (a->issuer != NULL)
+		(void)snprintf(s->cfg.issuer, sizeof(s->cfg.issuer), "%s",
+		    a->issuer);
+	else
+		(void)snprintf(s->cfg.issuer, sizeof(s->cfg.issuer),
+		    "https://%s:%u", s->cfg.listen_addr, s->cfg.listen_port);
+	if (build_discovery(s) != 0 ||
+	    (l->http = http_start(s, creds, fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	log_info("serving on https://%s:%u issuer=%s threads=%u",
+	    s->cfg.listen_addr, s->cfg.listen_port, s->cfg.issuer,
+	    s->cfg.threads);
+	return 0;
+}
+
+int
+cli_serve(struct cli *c, int argc, char **argv)
+{
+	struct serve_args a = { 0 };
+	struct args_opt opts[] = {
+		{ .name = "listen", .value = &a.listen },
+		{ .name = "tls-cert", .value = &a.cert },
+		{ .name = "tls-key", .value = &a.key },
+		{ .name = "client-ca", .value = &a.ca },
+		{ .name = "client-crl", .value = &a.crl },
+		{ .name = "issuer", .value = &a.issuer },
+		{ .name = "token-ttl", .value = &a.ttl },
+		{ .name = "rotation-period", .value = &a.period },
+		{ .name = "jwks-max-age", .value = &a.max_age },
+		{ .name = "clock-skew", .value = &a.skew },
+		{ .name = "key-bits", .value = &a.bits },
+		{ .name = "threads", .value = &a.threads },
+		{ .name = "log-level", .value = &a.log_level },
+		{ .name = NULL },
+	};
+	static struct server s;	/* one per process, shared by threads */
+	struct loop l = { 0 };
+	char addr[64];
+	int ex, level = LOG_LEVEL_INFO;
+
+	if ((ex = cli_parse(c, argc, argv, opts, 1, 1)) != 0)
+		return ex;
+	if (check_cfg(&a, &s.cfg, addr, sizeof(addr)) != 0 ||
+	    (a.log_level && (level = log_level_parse(a.log_level)) < 0)) {
+		if (a.log_level && level < 0)
+			fprintf(stderr, "tessera: --log-level wants error, "
+			    "warn, info or debug\n");
+		return CLI_EXIT_USAGE;
+	}
+	log_set_level((enum log_level)level);
+	s.cfg.db_path = c->db_path;
+	s.cfg.key_dir = c->key_dir;
+	snap_slot_init(&s.policy);
+	snap_slot_init(&s.keys);
+	snap_slot_init(&s.creds);
+	l.s = &s;
+	l.policy_gen = l.keys_gen = -1;	/* the first poll settles them */
+	install_signals();
+	ex = start(&s, &l, &a) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERR;
+	if (ex == CLI_EXIT_OK) {
+		run_loop(&l);
+		log_info("stopped");
+	}
+	tsr_store_close(l.st);
+	snap_slot_finish(&s.policy);
+	snap_slot_finish(&s.keys);
+	snap_slot_finish(&s.creds);
+	free(s.discovery);
+	return ex;
+}

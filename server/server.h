@@ -1,0 +1,58 @@
+/*
+ * server: what the running server shares between its threads: the
+ * configuration, the snapshots the request threads read (policy, keys,
+ * TLS credentials) and a few counters.
+ */
+#ifndef TSR_SERVER_SERVER_H
+#define TSR_SERVER_SERVER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keyring.h"
+#include "snap.h"
+#include "tls.h"
+
+#define SERVER_MAX_ISSUER	512
+
+struct server_cfg {
+	const char	*db_path;
+	const char	*key_dir;
+	const char	*listen_addr;		/* "127.0.0.1" */
+	uint16_t	 listen_port;
+	char		 issuer[SERVER_MAX_ISSUER];
+	struct tls_files tls;
+	int64_t		 token_ttl_s;
+	int64_t		 rotation_period_s;
+	int64_t		 jwks_max_age_s;
+	int64_t		 clock_skew_s;
+	int		 key_bits;
+	unsigned	 threads;
+	unsigned	 conn_limit;
+	unsigned	 per_ip_limit;
+	unsigned	 conn_timeout_s;
+};
+
+/* The published signing keys as the request path needs them. */
+struct keys_view {
+	struct tsr_keyring	*kr;
+	char			 etag[48];	/* "\"<base64url>\"" */
+};
+
+struct server {
+	struct server_cfg	 cfg;
+	struct snap_slot	 policy;	/* struct tsr_policy */
+	struct snap_slot	 keys;		/* struct keys_view */
+	struct snap_slot	 creds;		/* struct tls_creds */
+	char			*discovery;	/* RFC 8414 document */
+	size_t			 discovery_len;
+	atomic_bool		 db_ok;		/* last poll reached the db */
+	atomic_long		 inflight;	/* requests being answered */
+};
+
+/* Wrap a loaded keyring for publishing; NULL on allocation failure. */
+struct snap *server_keys_snap(struct tsr_keyring *kr);
+
+#endif

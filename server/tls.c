@@ -1,0 +1,289 @@
+#include "tls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
+
+#include "policy.h"
+#include "token.h"
+
+struct tls_creds {
+	char			*cert_pem;
+	char			*key_pem;
+	char			*ca_pem;
+	gnutls_x509_trust_list_t trust;
+	int64_t			 cert_expiry;
+};
+
+/* Read a whole file, NUL-terminated, at most TLS_MAX_FILE bytes. */
+static char *
+read_file(const char *path, size_t *len, char *err, size_t err_len)
+{
+	struct stat sb;
+	char *buf = NULL;
+	ssize_t r;
+	size_t got = 0;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1) {
+		snprintf(err, err_len, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size > TLS_MAX_FILE) {
+		snprintf(err, err_len, "%s: not a regular file of at most %d "
+		    "bytes", path, TLS_MAX_FILE);
+		goto fail;
+	}
+	if ((buf = malloc((size_t)sb.st_size + 1)) == NULL)
+		goto fail;
+	while (got < (size_t)sb.st_size &&
+	    (r = read(fd, buf + got, (size_t)sb.st_size - got)) > 0)
+		got += (size_t)r;
+	buf[got] = '\0';
+	*len = got;
+	close(fd);
+	return buf;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(buf);
+	return NULL;
+}
+
+/* Check the server certificate parses and take its expiry. */
+static int
+check_cert(struct tls_creds *c, const char *path, size_t len, char *err,
+    size_t err_len)
+{
+	gnutls_x509_crt_t crt;
+	gnutls_datum_t d = { (unsigned char *)c->cert_pem, (unsigned)len };
+	int ret;
+
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return -1;
+	ret = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM);
+	if (ret < 0) {
+		snprintf(err, err_len, "%s: %s", path, gnutls_strerror(ret));
+	} else {
+		c->cert_expiry = gnutls_x509_crt_get_expiration_time(crt);
+		if (c->cert_expiry <= time(NULL)) {
+			snprintf(err, err_len, "%s: certificate has expired",
+			    path);
+			ret = -1;
+		}
+	}
+	gnutls_x509_crt_deinit(crt);
+	return ret < 0 ? -1 : 0;
+}
+
+static int
+load_trust(struct tls_creds *c, const struct tls_files *f, size_t ca_len,
+    char *err, size_t err_len)
+{
+	gnutls_datum_t ca = { (unsigned char *)c->ca_pem, (unsigned)ca_len };
+	gnutls_datum_t crl = { NULL, 0 };
+	char *crl_pem = NULL;
+	size_t crl_len = 0;
+	int ret;
+
+	if (gnutls_x509_trust_list_init(&c->trust, 0) < 0)
+		return -1;
+	if (f->crl != NULL) {
+		if ((crl_pem = read_file(f->crl, &crl_len, err, err_len)) ==
+		    NULL)
+			return -1;
+		crl.data = (unsigned char *)crl_pem;
+		crl.size = (unsigned)crl_len;
+	}
+	ret = gnutls_x509_trust_list_add_trust_mem(c->trust, &ca,
+	    f->crl ? &crl : NULL, GNUTLS_X509_FMT_PEM, GNUTLS_TL_VERIFY_CRL,
+	    0);
+	free(crl_pem);
+	if (ret <= 0) {
+		snprintf(err, err_len, "%s: %s", f->ca, ret < 0 ?
+		    gnutls_strerror(ret) : "no CA certificate in the file");
+		return -1;
+	}
+	return 0;
+}
+
+int
+tls_creds_load(const struct tls_files *f, struct tls_creds **out, char *err,
+    size_t err_len)
+{
+	struct tls_creds *c;
+	size_t cert_len = 0, key_len = 0, ca_len = 0;
+
+	*out = NULL;
+	snprintf(err, err_len, "out of memory");
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return -1;
+	if ((c->cert_pem = read_file(f->cert, &cert_len, err, err_len)) ==
+	    NULL ||
+	    (c->key_pem = read_file(f->key, &key_len, err, err_len)) == NULL ||
+	    (c->ca_pem = read_file(f->ca, &ca_len, err, err_len)) == NULL ||
+	    check_cert(c, f->cert, cert_len, err, err_len) != 0 ||
+	    load_trust(c, f, ca_len, err, err_len) != 0) {
+		tls_creds_free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+tls_creds_free(struct tls_creds *c)
+{
+	if (c == NULL)
+		return;
+	if (c->key_pem != NULL) {
+		gnutls_memset(c->key_pem, 0, strlen(c->key_pem));
+		free(c->key_pem);
+	}
+	free(c->cert_pem);
+	free(c->ca_pem);
+	if (c->trust != NULL)
+		gnutls_x509_trust_list_deinit(c->trust, 1);
+	free(c);
+}
+
+const char *
+tls_creds_cert_pem(const struct tls_creds *c)
+{
+	return c->cert_pem;
+}
+
+const char *
+tls_creds_key_pem(const struct tls_creds *c)
+{
+	return c->key_pem;
+}
+
+const char *
+tls_creds_ca_pem(const struct tls_creds *c)
+{
+	return c->ca_pem;
+}
+
+int64_t
+tls_creds_cert_expiry(const struct tls_creds *c)
+{
+	return c->cert_expiry;
+}
+
+/* The audit reason for a failed chain verification. */
+static const char *
+verify_reason(unsigned status)
+{
+	if (status & GNUTLS_CERT_REVOKED)
+		return "certificate revoked";
+	if (status & GNUTLS_CERT_EXPIRED)
+		return "certificate expired";
+	if (status & GNUTLS_CERT_NOT_ACTIVATED)
+		return "certificate not yet valid";
+	if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
+		return "certificate lacks the clientAuth extended key usage";
+	if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND |
+	    GNUTLS_CERT_SIGNATURE_FAILURE | GNUTLS_CERT_SIGNER_NOT_CA))
+		return "certificate not issued by the client CA";
+	return "certificate chain does not verify";
+}
+
+/* Exactly one CN, 1-64 printable characters. */
+static int
+peer_cn(gnutls_x509_crt_t leaf, struct tls_peer *peer, const char **reason)
+{
+	char extra[TSR_STORE_MAX_CN + 2];
+	size_t len = sizeof(peer->cn), extra_len = sizeof(extra);
+	int ret;
+
+	ret = gnutls_x509_crt_get_dn_by_oid(leaf, GNUTLS_OID_X520_COMMON_NAME,
+	    0, 0, peer->cn, &len);
+	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+		*reason = "certificate has no CommonName";
+		return -1;
+	}
+	if (ret < 0 || tsr_policy_check_cn(peer->cn, NULL) != TSR_OK ||
+	    strlen(peer->cn) != len) {
+		*reason = "certificate CommonName is not a valid client CN";
+		return -1;
+	}
+	ret = gnutls_x509_crt_get_dn_by_oid(leaf, GNUTLS_OID_X520_COMMON_NAME,
+	    1, 0, extra, &extra_len);
+	if (ret != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+		*reason = "certificate has more than one CommonName";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+peer_digests(const gnutls_datum_t *der, struct tls_peer *peer)
+{
+	uint8_t digest[32];
+	size_t i;
+
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, der->data, der->size,
+	    digest) < 0 ||
+	    tsr_token_x5t(der->data, der->size, peer->x5t) != TSR_OK)
+		return -1;
+	for (i = 0; i < sizeof(digest); i++)
+		snprintf(peer->sha256_hex + 2 * i, 3, "%02x", digest[i]);
+	return 0;
+}
+
+int
+tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
+    struct tls_peer *peer, const char **reason)
+{
+	gnutls_x509_crt_t chain[TLS_MAX_CHAIN];
+	const gnutls_datum_t *der;
+	gnutls_typed_vdata_st purpose = { GNUTLS_DT_KEY_PURPOSE_OID,
+		(unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT, 0 };
+	unsigned n = 0, i, imported = 0, status = 0;
+	int rc = -1;
+
+	memset(peer, 0, sizeof(*peer));
+	*reason = "no client certificate";
+	if ((der = gnutls_certificate_get_peers(session, &n)) == NULL ||
+	    n == 0)
+		return -1;
+	*reason = "client certificate does not parse";
+	if (n > TLS_MAX_CHAIN)
+		n = TLS_MAX_CHAIN;
+	for (i = 0; i < n; i++) {
+		if (gnutls_x509_crt_init(&chain[i]) < 0)
+			goto out;
+		imported++;
+		if (gnutls_x509_crt_import(chain[i], &der[i],
+		    GNUTLS_X509_FMT_DER) < 0)
+			goto out;
+	}
+	/* Checks the signatures up to our CA, the validity periods, the
+	 * CRLs and, where an EKU extension is present, clientAuth. */
+	if (gnutls_x509_trust_list_verify_crt2(c->trust, chain, n, &purpose,
+	    1, 0, &status, NULL) < 0 || status != 0) {
+		*reason = verify_reason(status);
+		goto out;
+	}
+	if (peer_cn(chain[0], peer, reason) != 0)
+		goto out;
+	*reason = "cannot hash the certificate";
+	if (peer_digests(&der[0], peer) != 0)
+		goto out;
+	*reason = NULL;
+	rc = 0;
+out:
+	for (i = 0; i < imported; i++)
+		gnutls_x509_crt_deinit(chain[i]);
+	return rc;
+}

@@ -1,0 +1,61 @@
+/*
+ * tls: the server's TLS material and client certificate verification
+ * (RFC 8705 §2.1.1, tls_client_auth).
+ *
+ * A struct tls_creds is loaded from files as a whole and is immutable
+ * afterwards, so a reload builds a new one and a failed reload keeps the
+ * old.  The client CA bundle (and CRL) form our own trust list: the
+ * system store is never consulted.
+ */
+#ifndef TSR_SERVER_TLS_H
+#define TSR_SERVER_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gnutls/gnutls.h>
+
+#include "store.h"
+#include "token.h"
+
+#define TLS_MAX_FILE	(1024 * 1024)	/* PEM, CA bundle or CRL */
+#define TLS_MAX_CHAIN	8		/* peer certificates looked at */
+
+struct tls_files {
+	const char	*cert;
+	const char	*key;
+	const char	*ca;		/* client CA bundle */
+	const char	*crl;		/* may be NULL */
+};
+
+struct tls_creds;
+
+/* The identity a verified client certificate proves. */
+struct tls_peer {
+	char	cn[TSR_STORE_MAX_CN + 1];
+	char	x5t[TSR_TOKEN_X5T_BUF];		/* base64url SHA-256 of DER */
+	char	sha256_hex[65];			/* for logs and audit */
+};
+
+/* Load and check every file; on failure err says which and why. */
+int tls_creds_load(const struct tls_files *f, struct tls_creds **out,
+    char *err, size_t err_len);
+void tls_creds_free(struct tls_creds *c);
+
+/* NUL-terminated PEM text for libmicrohttpd; borrowed from c. */
+const char *tls_creds_cert_pem(const struct tls_creds *c);
+const char *tls_creds_key_pem(const struct tls_creds *c);
+const char *tls_creds_ca_pem(const struct tls_creds *c);
+/* Server certificate's notAfter, Unix seconds. */
+int64_t tls_creds_cert_expiry(const struct tls_creds *c);
+
+/*
+ * Verify the peer's certificate chain of session against c's client CA:
+ * signature chain, validity period, CRL, clientAuth EKU when an EKU
+ * extension is present, exactly one CN.  0 and *peer filled on success;
+ * -1 and *reason (a static string for the audit trail) on failure.
+ */
+int tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
+    struct tls_peer *peer, const char **reason);
+
+#endif

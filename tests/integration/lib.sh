@@ -1,0 +1,346 @@
+# lib.sh: helpers for tessera's TAP integration tests.  Source it:
+#
+#	. "$(dirname "$0")/lib.sh"
+#	ok "migrate" tsr migrate
+#	is "state" "$(json .keys[0].state <"$T/out")" active
+#	done_testing
+#
+# Environment (meson sets it): TESSERA (the binary), TSR_SRCDIR (source
+# root), TSR_PYTHON (/usr/bin/python3, with python3-jwt/jwcrypto).
+# Every test gets its own temp dir $T, removed (and any server killed) on
+# exit.  $DB and $KEYS are a database and a key directory inside it; tsr
+# runs the binary with them.
+# shellcheck shell=bash disable=SC2034,SC2119,SC2120
+
+set -u
+export LC_ALL=C
+
+: "${TESSERA:?TESSERA must name the tessera binary}"
+TSR_SRCDIR=${TSR_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+TSR_PYTHON=${TSR_PYTHON:-/usr/bin/python3}
+export TSR_SRCDIR TSR_PYTHON
+# Tests choose the store explicitly; the caller's settings must not leak in.
+unset TESSERA_DB TESSERA_KEY_DIR
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/tsr-it.XXXXXX")
+DB=$T/t.db
+KEYS=$T/keys
+SERVER_PID=
+_tap_n=0
+_tap_failed=0
+
+_lib_cleanup() {
+	if [ -n "$SERVER_PID" ]; then
+		kill -TERM "$SERVER_PID" 2>/dev/null
+		_wait_pid "$SERVER_PID" 50 || kill -KILL "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+	fi
+	chmod -R u+rwx "$T" 2>/dev/null
+	rm -rf "$T"
+}
+trap _lib_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- TAP -------------------------------------------------------------------
+
+diag() { printf '# %s\n' "$*" | sed '2,$s/^/# /'; }
+
+# pass DESC / fail DESC [diagnostic lines...]
+pass() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1"; }
+fail() {
+	_tap_n=$((_tap_n + 1))
+	_tap_failed=$((_tap_failed + 1))
+	echo "not ok $_tap_n - $1"
+	shift
+	local l
+	for l in "$@"; do
+		printf '%s\n' "$l" | sed 's/^/#   /'
+	done
+	return 0
+}
+
+# tap_ok COND DESC: COND is a shell exit status (0 = pass)
+tap_ok() { if [ "$1" -eq 0 ]; then pass "$2"; else fail "$2"; fi; }
+
+# run CMD...: run it, keeping stdout in $T/out (and $OUT), stderr in
+# $T/err (and $ERR), and the exit status in $RC.  Never fails itself.
+run() {
+	"$@" >"$T/out" 2>"$T/err" </dev/null
+	RC=$?
+	OUT=$(cat "$T/out")
+	ERR=$(cat "$T/err")
+	return 0
+}
+
+_show_run() {
+	printf 'command:'
+	printf ' %q' "$@"
+	printf '\n'
+	printf 'exit: %s\n' "$RC"
+	[ -s "$T/out" ] && printf 'stdout: %s\n' "$(head -c 2000 "$T/out")"
+	[ -s "$T/err" ] && printf 'stderr: %s\n' "$(head -c 2000 "$T/err")"
+	return 0
+}
+
+# ok DESC CMD...: CMD exits 0
+ok() {
+	local desc=$1
+	shift
+	run "$@"
+	if [ "$RC" -eq 0 ]; then pass "$desc"; else fail "$desc" "$(_show_run "$@")"; fi
+}
+
+# exits DESC WANT CMD...: CMD exits with status WANT
+exits() {
+	local desc=$1 want=$2
+	shift 2
+	run "$@"
+	if [ "$RC" -eq "$want" ]; then
+		pass "$desc"
+	else
+		fail "$desc" "want exit $want" "$(_show_run "$@")"
+	fi
+}
+
+# is DESC GOT WANT
+is() {
+	if [ "$2" == "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "got:  '$2'" "want: '$3'"
+	fi
+}
+
+# isnt DESC GOT UNWANTED
+isnt() {
+	if [ "$2" != "$3" ]; then
+		pass "$1"
+	else
+		fail "$1" "got '$2', which it must not be"
+	fi
+}
+
+# like DESC GOT ERE
+like() {
+	if [[ "$2" =~ $3 ]]; then
+		pass "$1"
+	else
+		fail "$1" "got:  '$2'" "want match: /$3/"
+	fi
+}
+
+# one_error_line: is $T/err exactly one line starting "tessera: "?
+one_error_line() {
+	[ "$(wc -l <"$T/err")" -eq 1 ] && [[ "$(cat "$T/err")" == "tessera: "?* ]]
+}
+
+# errors DESC CMD...: CMD exits 1 with exactly one stderr line "tessera: ..."
+errors() {
+	local desc=$1
+	shift
+	run "$@"
+	if [ "$RC" -eq 1 ] && one_error_line; then
+		pass "$desc"
+	else
+		fail "$desc" "want exit 1 and one line 'tessera: ...' on stderr" \
+		    "$(_show_run "$@")"
+	fi
+}
+
+# bad_input DESC FILE CMD...: CMD exits 1 with one "tessera: " line on
+# stderr, and FILE (a database; absent is fine) has the same checksum
+# afterwards.  One TAP line.
+bad_input() {
+	local desc=$1 f=$2 before after why=()
+	shift 2
+	before=$(db_checksum "$f")
+	run "$@"
+	after=$(db_checksum "$f")
+	[ "$RC" -eq 1 ] || why+=("want exit 1")
+	one_error_line || why+=("want exactly one stderr line 'tessera: ...'")
+	[ "$before" == "$after" ] || why+=("the database changed")
+	if [ "${#why[@]}" -eq 0 ]; then
+		pass "$desc"
+	else
+		fail "$desc" "${why[@]}" "$(_show_run "$@")"
+	fi
+}
+
+# usage_error DESC CMD...: CMD exits 2 and says something on stderr
+usage_error() {
+	local desc=$1
+	shift
+	run "$@"
+	if [ "$RC" -eq 2 ] && [ -s "$T/err" ]; then
+		pass "$desc"
+	else
+		fail "$desc" "want exit 2 and usage on stderr" "$(_show_run "$@")"
+	fi
+}
+
+# done_testing: print the plan; exit 1 if anything failed
+done_testing() {
+	echo "1..$_tap_n"
+	[ "$_tap_failed" -eq 0 ] || exit 1
+	exit 0
+}
+
+# bail REASON: stop the whole test file
+bail() { echo "Bail out! $*"; exit 1; }
+
+# --- files and databases ---------------------------------------------------
+
+# db_checksum DB: a checksum of the database's content (its SQL dump) plus
+# its -wal; "absent" when there is no file, the file's own sha256 when it
+# is not a database sqlite3 can dump.
+db_checksum() {
+	local f=$1 dump
+	if [ ! -e "$f" ]; then
+		echo absent
+	elif dump=$(sqlite3 -readonly "$f" .dump 2>/dev/null) &&
+	    [ -n "$dump" ] && [[ "$dump" != *"CORRUPTION ERROR"* ]]; then
+		printf '%s' "$dump" | sha256sum | cut -d' ' -f1
+	else
+		file_checksum "$f"
+	fi
+}
+
+file_checksum() { sha256sum <"$1" | cut -d' ' -f1; }
+
+# file_mode PATH: octal permission bits, e.g. 600
+file_mode() { stat -c %a "$1"; }
+
+# sql DB STATEMENT: run SQL with the sqlite3 shell
+sql() { sqlite3 -batch "$1" "$2"; }
+
+# --- JSON ------------------------------------------------------------------
+
+# json EXPR: evaluate a Python expression on the JSON document on stdin,
+# bound to "d"; prints str for strings, JSON for anything else.
+#	json 'd["keys"][0]["state"]' <"$T/out"
+json() {
+	"$TSR_PYTHON" -c '
+import json, sys
+d = json.load(sys.stdin)
+v = eval(sys.argv[1], {"d": d, "json": json})
+print(v if isinstance(v, str) else json.dumps(v, sort_keys=True))
+' "$1"
+}
+
+# json_check DESC PYTHON-STATEMENTS: run asserts on $T/out parsed as "d";
+# a failing assert (or bad JSON) is a failing test showing the document.
+json_check() {
+	local desc=$1 code=$2 msg
+	if msg=$("$TSR_PYTHON" -c '
+import json, sys
+with open(sys.argv[1]) as f:
+    d = json.load(f)
+exec(sys.argv[2], {"d": d, "json": json})
+' "$T/out" "$code" 2>&1); then
+		pass "$desc"
+	else
+		fail "$desc" "$(printf '%s\n' "$msg" | tail -n 3)" \
+		    "document: $(head -c 2000 "$T/out")"
+	fi
+}
+
+# --- the binary ------------------------------------------------------------
+
+# tsr ARGS...: tessera with this test's database and key directory
+tsr() { "$TESSERA" --db "$DB" --key-dir "$KEYS" "$@"; }
+
+# fresh_store: a new migrated database and an empty 0700 key directory
+fresh_store() {
+	rm -rf "$DB" "$DB-wal" "$DB-shm" "$KEYS"
+	mkdir -m 0700 "$KEYS"
+	"$TESSERA" --db "$DB" --key-dir "$KEYS" migrate >/dev/null ||
+	    bail "tessera migrate failed on a fresh database"
+}
+
+# --- PKI and the server ----------------------------------------------------
+
+# make_pki [DIR]: development PKI (scripts/dev-pki), default $T/pki
+make_pki() {
+	PKI=${1:-$T/pki}
+	"$TSR_SRCDIR/scripts/dev-pki" "$PKI" >/dev/null || bail "dev-pki failed"
+}
+
+free_port() {
+	"$TSR_PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
+_wait_pid() {	# _wait_pid PID TRIES (0.1 s each): 0 once PID has gone
+	local i
+	for ((i = 0; i < $2; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# start_server [SERVE-OPTIONS...]: start "tessera serve" on a free
+# 127.0.0.1 port with $DB, $KEYS and the PKI in $PKI (made if unset), and
+# wait until /healthz answers 200.  Sets PORT, BASE (https://127.0.0.1:PORT),
+# SERVER_PID; the log is $T/server.log.  Returns 1 (after printing the log
+# as diagnostics) when the server does not come up.
+# TSR_START_TRIES (default 200, 0.05 s apart) bounds the wait.
+start_server() {
+	[ -n "${PKI:-}" ] || make_pki
+	[ -d "$KEYS" ] || mkdir -m 0700 "$KEYS"
+	PORT=$(free_port)
+	BASE=https://127.0.0.1:$PORT
+	"$TESSERA" --db "$DB" --key-dir "$KEYS" serve \
+	    --listen "127.0.0.1:$PORT" \
+	    --tls-cert "$PKI/server.pem" --tls-key "$PKI/server-key.pem" \
+	    --client-ca "$PKI/ca.pem" --issuer "$BASE" "$@" \
+	    >>"$T/server.log" 2>&1 </dev/null &
+	SERVER_PID=$!
+	local i tries=${TSR_START_TRIES:-200}
+	for ((i = 0; i < tries; i++)); do
+		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+			wait "$SERVER_PID" 2>/dev/null
+			diag "server exited early (status $?):"
+			diag "$(tail -n 20 "$T/server.log")"
+			SERVER_PID=
+			return 1
+		fi
+		if curl -sf -o /dev/null --max-time 2 --cacert "$PKI/ca.pem" \
+		    "$BASE/healthz"; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	diag "server not healthy after $tries tries:"
+	diag "$(tail -n 20 "$T/server.log")"
+	return 1
+}
+
+# stop_server: SIGTERM, wait (bounded); sets SERVER_STATUS to its exit
+# status (or "hung" after a SIGKILL)
+stop_server() {
+	[ -n "$SERVER_PID" ] || return 0
+	kill -TERM "$SERVER_PID" 2>/dev/null
+	if _wait_pid "$SERVER_PID" 100; then
+		wait "$SERVER_PID" 2>/dev/null
+		SERVER_STATUS=$?
+	else
+		kill -KILL "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+		SERVER_STATUS=hung
+	fi
+	SERVER_PID=
+}
+
+# ccurl CLIENT CURL-ARGS...: curl as client CLIENT ($PKI/CLIENT.pem), or
+# with no certificate when CLIENT is "-".  Trusts only $PKI/ca.pem.
+ccurl() {
+	local c=$1 cert=()
+	shift
+	[ "$c" = - ] || cert=(--cert "$PKI/$c.pem" --key "$PKI/$c-key.pem")
+	curl -s --max-time 10 --cacert "$PKI/ca.pem" "${cert[@]}" "$@"
+}
