@@ -307,6 +307,14 @@ test_clients(struct tsr_store *st, const char *path)
 		CHECK_STR(list[1].name, "beta");
 	}
 	free(list);
+}
+
+static void
+test_client_update(struct tsr_store *st)
+{
+	struct tsr_client b = mk_client("beta", "cn-beta", 200);
+	struct tsr_client c;
+	struct tsr_why why;
 
 	/* Update: cn, description, enabled, updated_at; not created_at. */
 	b.enabled = false;
@@ -391,8 +399,16 @@ test_grants(struct tsr_store *st, const char *path)
 	    TSR_OK);
 	CHECK_INT(n, 0);
 	free(list);
+}
 
-	g = mk_grant("alpha", "billing", "pay");
+static void
+test_grant_changes(struct tsr_store *st)
+{
+	struct tsr_grant g = mk_grant("alpha", "billing", "pay");
+	struct tsr_grant *list = NULL;
+	struct tsr_why why;
+	size_t n = 0;
+
 	g.ttl_s = 60;
 	CHECK_INT(tsr_store_grant_update(st, &g, NULL), TSR_OK);
 	CHECK_INT(tsr_store_grant_list(st, "alpha", "billing", &list, &n,
@@ -456,11 +472,13 @@ test_policy_generations(void)
 	st = open_migrated(&f);
 	CHECK_INT(tsr_store_generations(st, &pg0, &kg0, NULL), TSR_OK);
 	test_clients(st, f.db);
+	test_client_update(st);
 	CHECK_INT(tsr_store_generations(st, &pg, &kg, NULL), TSR_OK);
 	CHECK(pg > pg0);
 	CHECK_INT(kg, kg0);
 	pg0 = pg;
 	test_grants(st, f.db);
+	test_grant_changes(st);
 	CHECK_INT(tsr_store_generations(st, &pg, &kg, NULL), TSR_OK);
 	CHECK(pg > pg0);
 	pg0 = pg;
