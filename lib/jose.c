@@ -173,7 +173,7 @@ tsr_jose_decode(const char *token, size_t len, struct tsr_jws **out,
     struct tsr_why *why)
 {
 	struct tsr_jws *jws = NULL;
-	size_t dot1, dot2;
+	size_t dot1 = 0, dot2 = 0;
 	enum tsr_err rc;
 
 	*out = NULL;

@@ -520,6 +520,15 @@ get(const char *dir, const char *name)
 	return buf;
 }
 
+static int
+file_exists(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return access(path, R_OK) == 0;
+}
+
 static void
 remove_files(const char *dir)
 {
@@ -568,6 +577,10 @@ test_we_verify_jwcrypto(const struct tsr_key *ours, const char *dir)
 	struct tsr_why why;
 
 	CHECK_INT(run_python("sign", dir), 0);
+	if (!file_exists(dir, "token") || !file_exists(dir, "jwk.json")) {
+		remove_files(dir);
+		return;		/* already reported: no token to check */
+	}
 	text = get(dir, "jwk.json");
 	tok = get(dir, "token");
 	jwk = json_loads(text, 0, NULL);

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,62 @@ test_sign_verify(const struct tsr_key *key)
 	tsr_key_destroy(pub);
 }
 
+struct thread_arg {
+	const struct tsr_key	*key, *pub;
+	int			 failures;
+};
+
+static void *
+sign_verify_loop(void *p)
+{
+	struct thread_arg *arg = p;
+	uint8_t msg[16], sig[TSR_KEY_MAX_SIG];
+	size_t sig_len;
+	int i;
+
+	for (i = 0; i < 25; i++) {
+		memset(msg, i, sizeof(msg));
+		if (tsr_key_sign(arg->key, msg, sizeof(msg), sig,
+		    &sig_len) != TSR_OK ||
+		    tsr_key_verify(arg->pub, msg, sizeof(msg), sig,
+		    sig_len) != TSR_OK ||
+		    tsr_key_verify(arg->key, msg, sizeof(msg), sig,
+		    sig_len) != TSR_OK)
+			arg->failures++;
+		sig[0] ^= 1;
+		if (tsr_key_verify(arg->pub, msg, sizeof(msg), sig,
+		    sig_len) != TSR_ERR_BAD_SIG)
+			arg->failures++;
+	}
+	return NULL;
+}
+
+/* key.h: sign and verify are safe from many threads on one key. */
+static void
+test_threads(const struct tsr_key *key)
+{
+	struct thread_arg args[4];
+	pthread_t t[4];
+	struct tsr_key *pub = NULL;
+	json_t *jwk = NULL;
+	int i, failures = 0;
+
+	CHECK_INT(tsr_key_public_jwk(key, &jwk), TSR_OK);
+	CHECK_INT(tsr_key_from_jwk(jwk, &pub, NULL), TSR_OK);
+	json_decref(jwk);
+	for (i = 0; i < 4; i++) {
+		args[i] = (struct thread_arg){ key, pub, 0 };
+		if (pthread_create(&t[i], NULL, sign_verify_loop, &args[i]))
+			abort();
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		failures += args[i].failures;
+	}
+	CHECK_INT(failures, 0);
+	tsr_key_destroy(pub);
+}
+
 static void
 test_generate(struct tsr_key **out)
 {
@@ -231,6 +288,7 @@ test_generate(struct tsr_key **out)
 	CHECK_STR(kid, tsr_key_kid(key));
 	json_decref(jwk);
 	test_sign_verify(key);
+	test_threads(key);
 }
 
 static void

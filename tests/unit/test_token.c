@@ -1,0 +1,102 @@
+/* token: minted tokens carry exactly the RFC 9068 claims of SPEC.md. */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "check.h"
+#include "jose.h"
+#include "key.h"
+#include "token.h"
+
+static void
+test_claims(const struct tsr_key *key)
+{
+	struct tsr_token_req r = { "https://issuer.example", "order-service",
+		"inventory", "a b", "X5T", 1000, 300 };
+	char jti[TSR_TOKEN_JTI_BUF], jti2[TSR_TOKEN_JTI_BUF];
+	struct tsr_jws *jws = NULL;
+	const json_t *c;
+	char *tok = NULL, *tok2 = NULL;
+	size_t len = 0;
+
+	CHECK_INT(tsr_token_mint(key, &r, &tok, &len, jti, NULL), TSR_OK);
+	CHECK_INT(strlen(jti), TSR_TOKEN_JTI_LEN);
+	CHECK_INT(tsr_jose_decode(tok, len, &jws, NULL), TSR_OK);
+	CHECK_INT(tsr_jose_verify(jws, key, NULL), TSR_OK);
+	CHECK_STR(tsr_jose_typ(jws), "at+jwt");
+	CHECK_STR(tsr_jose_kid(jws), tsr_key_kid(key));
+	c = tsr_jose_claims(jws);
+	CHECK_INT(json_object_size(c), 10);
+	CHECK_STR(json_string_value(json_object_get(c, "iss")),
+	    "https://issuer.example");
+	CHECK_STR(json_string_value(json_object_get(c, "sub")),
+	    "order-service");
+	CHECK_STR(json_string_value(json_object_get(c, "client_id")),
+	    "order-service");
+	CHECK_STR(json_string_value(json_object_get(c, "aud")), "inventory");
+	CHECK_INT(json_integer_value(json_object_get(c, "iat")), 1000);
+	CHECK_INT(json_integer_value(json_object_get(c, "nbf")), 1000);
+	CHECK_INT(json_integer_value(json_object_get(c, "exp")), 1300);
+	CHECK_STR(json_string_value(json_object_get(c, "jti")), jti);
+	CHECK_STR(json_string_value(json_object_get(c, "scope")), "a b");
+	CHECK_STR(json_string_value(json_object_get(json_object_get(c, "cnf"),
+	    "x5t#S256")), "X5T");
+	tsr_jose_free(jws);
+
+	/* No scope: no claim.  And every token has its own jti. */
+	r.scope = "";
+	CHECK_INT(tsr_token_mint(key, &r, &tok2, &len, jti2, NULL), TSR_OK);
+	CHECK(strcmp(jti, jti2) != 0);
+	CHECK_INT(tsr_jose_decode(tok2, len, &jws, NULL), TSR_OK);
+	CHECK(json_object_get(tsr_jose_claims(jws), "scope") == NULL);
+	tsr_jose_free(jws);
+	free(tok);
+	free(tok2);
+}
+
+static void
+test_bad_requests(const struct tsr_key *key)
+{
+	struct tsr_token_req r = { "i", "s", "a", "", "x", INT64_MAX - 10,
+		300 };
+	char jti[TSR_TOKEN_JTI_BUF];
+	char *tok = NULL;
+
+	/* iat + ttl would overflow. */
+	CHECK_INT(tsr_token_mint(key, &r, &tok, NULL, jti, NULL),
+	    TSR_ERR_INVALID);
+	r.iat = 1000;
+	r.ttl_s = 0;
+	CHECK_INT(tsr_token_mint(key, &r, &tok, NULL, jti, NULL),
+	    TSR_ERR_INVALID);
+	r.ttl_s = 1;
+	r.aud = NULL;
+	CHECK_INT(tsr_token_mint(key, &r, &tok, NULL, jti, NULL),
+	    TSR_ERR_INVALID);
+	CHECK(tok == NULL);
+}
+
+static void
+test_x5t(void)
+{
+	/* SHA-256 of "abc" (FIPS 180-2 B.1), base64url. */
+	char x5t[TSR_TOKEN_X5T_BUF];
+
+	CHECK_INT(tsr_token_x5t((const uint8_t *)"abc", 3, x5t), TSR_OK);
+	CHECK_STR(x5t, "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+}
+
+int
+main(void)
+{
+	struct tsr_key *key = NULL;
+
+	CHECK_INT(tsr_key_generate(2048, &key, NULL), TSR_OK);
+	if (key != NULL) {
+		test_claims(key);
+		test_bad_requests(key);
+	}
+	test_x5t();
+	tsr_key_destroy(key);
+	return check_done();
+}
