@@ -27,6 +27,7 @@
 #include <nettle/sha2.h>
 
 #include "b64.h"
+#include "fault.h"
 
 /* Base64url of the largest modulus, and of an exponent of 4 bytes. */
 #define KEY_N_B64_BUF	(TSR_B64_ENCODED_LEN(TSR_KEY_MAX_SIG) + 1)
@@ -845,8 +846,11 @@ tsr_key_destroy_file(const char *dir, const char *kid, struct tsr_why *why)
 	}
 	/* Overwrite before unlinking, so the key does not linger in the
 	 * freed blocks of an ordinary file system. */
-	if (zero_file(fd) != TSR_OK || unlinkat(dfd, name, 0) == -1 ||
-	    fsync(dfd) == -1)
+	if (zero_file(fd) != TSR_OK)
+		goto fail;
+	tsr_fault("key.destroy.after_overwrite");
+	if (unlinkat(dfd, name, 0) == -1 || fsync(dfd) == -1)
+fail:
 		rc = tsr_err_why(why, TSR_ERR_IO,
 		    "cannot destroy key file %s/%s: %s", dir, name,
 		    errstr(errno, ebuf, sizeof(ebuf)));
@@ -855,6 +859,32 @@ out:
 		(void)close(fd);
 	if (dfd != -1)
 		(void)close(dfd);
+	return rc;
+}
+
+enum tsr_err
+tsr_key_file_age(const char *dir, const char *kid, int64_t now,
+    int64_t *age_s, struct tsr_why *why)
+{
+	char name[KEY_NAME_BUF], ebuf[128];
+	struct stat sb;
+	int dfd = -1;
+	enum tsr_err rc;
+
+	*age_s = 0;
+	if (!kid_is_valid(kid))
+		return tsr_err_why(why, TSR_ERR_INVALID,
+		    "not a key id (43 base64url characters)");
+	file_name(kid, name);
+	if ((rc = dir_open(dir, &dfd, why)) != TSR_OK)
+		return rc;
+	if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) == -1)
+		rc = errno == ENOENT ? TSR_ERR_NOT_FOUND : tsr_err_why(why,
+		    TSR_ERR_IO, "key file %s/%s: %s", dir, name,
+		    errstr(errno, ebuf, sizeof(ebuf)));
+	else
+		*age_s = now - (int64_t)sb.st_mtime;
+	(void)close(dfd);
 	return rc;
 }
 

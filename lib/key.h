@@ -72,6 +72,11 @@ TSR_MUST_CHECK enum tsr_err tsr_key_load(const char *dir, const char *kid,
 TSR_MUST_CHECK enum tsr_err tsr_key_destroy_file(const char *dir,
     const char *kid, struct tsr_why *why);
 
+/* Seconds since dir/<kid>.pem was written (now - mtime);
+ * TSR_ERR_NOT_FOUND when there is no such file. */
+TSR_MUST_CHECK enum tsr_err tsr_key_file_age(const char *dir, const char *kid,
+    int64_t now, int64_t *age_s, struct tsr_why *why);
+
 /*
  * The kids of the *.pem files in dir, malloc'd array of malloc'd strings;
  * free with tsr_key_kids_free.  Files whose name is not a kid are ignored.

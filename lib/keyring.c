@@ -1,11 +1,13 @@
 #include "keyring.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "fault.h"
 #include "key.h"
 #include "store.h"
 
@@ -84,7 +86,8 @@ key_create(const struct tsr_keyring_opts *o, enum tsr_keystate state,
 	row->created_at = now;
 	if (state == TSR_KEYSTATE_ACTIVE)
 		row->activated_at = now;
-	rc = tsr_key_save(key, o->key_dir, why);
+	if ((rc = tsr_key_save(key, o->key_dir, why)) == TSR_OK)
+		tsr_fault("keyring.after_keyfile");
 out:
 	free(text);
 	json_decref(jwk);
@@ -162,9 +165,13 @@ tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	if (ks.active != NULL)
 		memcpy(old, ks.active->kid, sizeof(old));
 	if ((rc = promote_next(st, o, &ks, TSR_KEYSTATE_RETIRED, &fresh, now,
-	    why)) != TSR_OK || (rc = tsr_store_commit(st, why)) != TSR_OK)
+	    why)) != TSR_OK)
+		goto out;
+	tsr_fault("keyring.rotate.before_commit");
+	if ((rc = tsr_store_commit(st, why)) != TSR_OK)
 		goto out;
 	fresh.kid[0] = '\0';		/* committed: the store owns it */
+	tsr_fault("keyring.rotate.after_commit");
 	if (new_active != NULL)
 		memcpy(new_active, ks.next->kid, TSR_KEY_KID_BUF);
 	/* The retired key must never sign again. */
@@ -256,9 +263,12 @@ tsr_keyring_revoke(struct tsr_store *st, const struct tsr_keyring_opts *o,
 		    "key %s changed state concurrently; try again", kid);
 		goto out;
 	}
-	if ((rc = revoke_in_tx(st, o, &ks, row, &fresh, now, why)) != TSR_OK ||
-	    (rc = tsr_store_commit(st, why)) != TSR_OK)
+	if ((rc = revoke_in_tx(st, o, &ks, row, &fresh, now, why)) != TSR_OK)
 		goto out;
+	tsr_fault("keyring.revoke.before_commit");
+	if ((rc = tsr_store_commit(st, why)) != TSR_OK)
+		goto out;
+	tsr_fault("keyring.revoke.after_commit");
 	if (needs_fresh(row))
 		fresh.kid[0] = '\0';	/* committed: the store owns it */
 	else
@@ -273,11 +283,67 @@ out:
 	return rc;
 }
 
+/* A key whose private file is gone can no longer be what its row says. */
+static bool
+file_lost(const struct tsr_keyring_opts *o, const struct tsr_keyrow *r,
+    int64_t now)
+{
+	int64_t age;
+
+	return r != NULL &&
+	    tsr_key_file_age(o->key_dir, r->kid, now, &age, NULL) ==
+	    TSR_ERR_NOT_FOUND;
+}
+
+/*
+ * The keys a store can serve with: the active and next rows whose private
+ * files are on disk.  A lost active key is retired (the tokens it signed
+ * still verify); a lost next key is revoked (it never signed).
+ */
+static void
+keyset_usable(const struct tsr_keyring_opts *o, struct keyset *ks,
+    int64_t now, const struct tsr_keyrow **lost_active,
+    const struct tsr_keyrow **lost_next)
+{
+	*lost_active = file_lost(o, ks->active, now) ? ks->active : NULL;
+	*lost_next = file_lost(o, ks->next, now) ? ks->next : NULL;
+	if (*lost_active != NULL)
+		ks->active = NULL;
+	if (*lost_next != NULL)
+		ks->next = NULL;
+}
+
 /* How many new keys the store needs to have an active and a next key. */
 static int
 keys_missing(const struct keyset *ks)
 {
 	return (ks->active == NULL) + (ks->next == NULL);
+}
+
+static enum tsr_err
+retire_lost(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    const struct tsr_keyrow *lost_active, const struct tsr_keyrow *lost_next,
+    int64_t now, struct tsr_keyring_report *rep, struct tsr_why *why)
+{
+	enum tsr_err rc;
+
+	if (lost_active != NULL) {
+		if ((rc = tsr_store_key_transition(st, lost_active->kid,
+		    TSR_KEYSTATE_ACTIVE, TSR_KEYSTATE_RETIRED, 0, now,
+		    now + o->retire_window_s, why)) != TSR_OK)
+			return rc;
+		(void)snprintf(rep->note, sizeof(rep->note), "active key %s "
+		    "had no private key file: retired it", lost_active->kid);
+	}
+	if (lost_next != NULL) {
+		if ((rc = tsr_store_key_transition(st, lost_next->kid,
+		    TSR_KEYSTATE_NEXT, TSR_KEYSTATE_REVOKED, 0, now, 0,
+		    why)) != TSR_OK)
+			return rc;
+		(void)snprintf(rep->note, sizeof(rep->note), "next key %s "
+		    "had no private key file: revoked it", lost_next->kid);
+	}
+	return TSR_OK;
 }
 
 /* Fill the gaps with the fresh keys, inside the caller's transaction. */
@@ -308,7 +374,7 @@ fill_gaps(struct tsr_store *st, const struct keyset *ks,
 /* Retired keys whose verification window has passed leave the JWKS. */
 static enum tsr_err
 expire_retired(struct tsr_store *st, const struct keyset *ks, int64_t now,
-    int *changed, struct tsr_why *why)
+    struct tsr_keyring_report *rep, struct tsr_why *why)
 {
 	enum tsr_err rc;
 	size_t i;
@@ -322,49 +388,86 @@ expire_retired(struct tsr_store *st, const struct keyset *ks, int64_t now,
 		    TSR_KEYSTATE_RETIRED, TSR_KEYSTATE_EXPIRED, 0, 0, 0,
 		    why)) != TSR_OK)
 			return rc;
-		*changed = 1;
+		rep->expired++;
 	}
 	return TSR_OK;
 }
 
-/* A key that can no longer sign must not keep a private file (a crash
- * after the commit that retired it can leave one behind). */
+/*
+ * A key that can no longer sign must not keep a private file: a crash
+ * after the commit that retired it, or before the commit that would have
+ * recorded it, can leave one behind.  A file with no row is removed only
+ * once it is old enough that no other process can be about to commit it.
+ */
 static enum tsr_err
 destroy_dead_files(const struct tsr_keyring_opts *o, const struct keyset *ks,
-    struct tsr_why *why)
+    int64_t now, struct tsr_keyring_report *rep, struct tsr_why *why)
 {
 	const struct tsr_keyrow *row;
 	char **kids = NULL;
 	size_t n = 0, i;
+	int64_t age;
 	enum tsr_err rc;
 
 	if ((rc = tsr_key_dir_list(o->key_dir, &kids, &n, why)) != TSR_OK)
 		return rc;
 	for (i = 0; i < n && rc == TSR_OK; i++) {
 		row = keyset_find(ks, kids[i]);
-		if (row != NULL && !needs_fresh(row))
-			rc = tsr_key_destroy_file(o->key_dir, kids[i], why);
+		if (row != NULL && needs_fresh(row))
+			continue;
+		if (row == NULL && (tsr_key_file_age(o->key_dir, kids[i], now,
+		    &age, NULL) != TSR_OK || age < TSR_KEYRING_ORPHAN_AGE_S))
+			continue;
+		if ((rc = tsr_key_destroy_file(o->key_dir, kids[i], why)) ==
+		    TSR_OK)
+			rep->destroyed++;
 	}
 	tsr_key_kids_free(kids, n);
 	return rc;
 }
 
-enum tsr_err
-tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
-    int64_t now, int *changed, struct tsr_why *why)
+/* Inside the transaction: repair, fill the gaps, expire. */
+static enum tsr_err
+ensure_in_tx(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    struct keyset *ks, struct tsr_keyrow fresh[2], int n_fresh, int64_t now,
+    struct tsr_keyring_report *rep, struct tsr_why *why)
 {
-	struct tsr_keyrow fresh[2];
-	struct keyset ks = { 0 };
-	int n_fresh = 0, dummy = 0;
+	const struct tsr_keyrow *lost_active, *lost_next;
 	enum tsr_err rc;
 
-	if (changed == NULL)
-		changed = &dummy;
-	*changed = 0;
+	keyset_usable(o, ks, now, &lost_active, &lost_next);
+	if (keys_missing(ks) > n_fresh)
+		return tsr_err_why(why, TSR_ERR_CONFLICT,
+		    "signing keys changed concurrently; try again");
+	rep->created = keys_missing(ks);
+	if ((rc = retire_lost(st, o, lost_active, lost_next, now, rep,
+	    why)) != TSR_OK ||
+	    (rc = fill_gaps(st, ks, fresh, now, why)) != TSR_OK ||
+	    (rc = expire_retired(st, ks, now, rep, why)) != TSR_OK)
+		return rc;
+	tsr_fault("keyring.ensure.before_commit");
+	return tsr_store_commit(st, why);
+}
+
+enum tsr_err
+tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    int64_t now, struct tsr_keyring_report *rep, struct tsr_why *why)
+{
+	const struct tsr_keyrow *lost_active, *lost_next;
+	struct tsr_keyring_report dummy;
+	struct tsr_keyrow fresh[2];
+	struct keyset ks = { 0 };
+	int n_fresh = 0, i;
+	enum tsr_err rc;
+
+	if (rep == NULL)
+		rep = &dummy;
+	memset(rep, 0, sizeof(*rep));
 	memset(fresh, 0, sizeof(fresh));
 	if ((rc = tsr_key_dir_check(o->key_dir, true, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
 		goto out;
+	keyset_usable(o, &ks, now, &lost_active, &lost_next);
 	/* Generate outside the transaction: it is the slow part. */
 	for (n_fresh = 0; n_fresh < keys_missing(&ks); n_fresh++)
 		if ((rc = key_create(o, TSR_KEYSTATE_NEXT, now,
@@ -372,26 +475,18 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
 			goto out;
 	keyset_free(&ks);
 	if ((rc = tsr_store_begin(st, why)) != TSR_OK ||
-	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
-		goto out;
-	if (keys_missing(&ks) > n_fresh) {
-		rc = tsr_err_why(why, TSR_ERR_CONFLICT,
-		    "signing keys changed concurrently; try again");
-		goto out;
-	}
-	if ((rc = fill_gaps(st, &ks, fresh, now, why)) != TSR_OK ||
-	    (rc = expire_retired(st, &ks, now, changed, why)) != TSR_OK ||
-	    (rc = tsr_store_commit(st, why)) != TSR_OK)
+	    (rc = keyset_read(st, &ks, why)) != TSR_OK ||
+	    (rc = ensure_in_tx(st, o, &ks, fresh, n_fresh, now, rep, why)) !=
+	    TSR_OK)
 		goto out;
 	/* Keys that filled a gap now belong to the store. */
-	for (int i = 0; i < keys_missing(&ks); i++)
+	for (i = 0; i < rep->created; i++)
 		fresh[i].kid[0] = '\0';
-	*changed |= keys_missing(&ks) > 0;
-	rc = destroy_dead_files(o, &ks, why);
+	rc = destroy_dead_files(o, &ks, now, rep, why);
 out:
 	if (rc != TSR_OK)
 		tsr_store_rollback(st);
-	for (int i = 0; i < n_fresh; i++)
+	for (i = 0; i < n_fresh; i++)
 		key_abandon(o, &fresh[i]);
 	keyset_free(&ks);
 	return rc;

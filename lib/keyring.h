@@ -39,15 +39,29 @@ struct tsr_keyring_opts {
 	int64_t		 retire_window_s;	/* retired key stays published */
 };
 
+/* A private key file with no row is an orphan (a crash before its row
+ * committed) once it is this old; younger, it may be about to commit. */
+#define TSR_KEYRING_ORPHAN_AGE_S	60
+
+/* What tsr_keyring_ensure did. */
+struct tsr_keyring_report {
+	int	created;	/* new keys */
+	int	expired;	/* retired keys past their window */
+	int	destroyed;	/* private files of dead or orphan keys */
+	char	note[TSR_ERR_MAX_WHY];	/* a repair worth telling, or "" */
+};
+
 /*
- * Make the store servable: create an active key (and its file) when there
- * is none, a next key when there is none, expire retired keys whose
- * window has passed, and remove orphan or retired private files.
- * *changed (may be NULL) says whether anything was written.
+ * Make the store servable and repair what a crash can leave: an active
+ * key whose private file is gone is retired, a next key whose file is
+ * gone is revoked; create an active key when there is none (promoting
+ * the next key if there is one) and a next key when there is none;
+ * expire retired keys whose window has passed; destroy the private files
+ * of keys that can no longer sign and of orphans.  rep may be NULL.
  */
 TSR_MUST_CHECK enum tsr_err tsr_keyring_ensure(struct tsr_store *st,
-    const struct tsr_keyring_opts *o, int64_t now, int *changed,
-    struct tsr_why *why);
+    const struct tsr_keyring_opts *o, int64_t now,
+    struct tsr_keyring_report *rep, struct tsr_why *why);
 
 /*
  * Rotate now: next -> active, active -> retired (published until now +

@@ -276,11 +276,26 @@ keyring_opts(const struct server *s)
 	return o;
 }
 
+static void
+report_keys(const struct tsr_keyring_report *rep)
+{
+	if (rep->note[0] != '\0')
+		log_warnx("signing keys repaired: %s", rep->note);
+	if (rep->created > 0)
+		log_info("created %d signing key(s)", rep->created);
+	if (rep->expired > 0)
+		log_info("%d retired key(s) expired", rep->expired);
+	if (rep->destroyed > 0)
+		log_info("destroyed %d private key file(s) of keys that can no "
+		    "longer sign", rep->destroyed);
+}
+
 /* Migrate, record what the CLI must know, make and load the keys. */
 static int
 prepare_store(struct server *s, struct tsr_store *st)
 {
 	struct tsr_keyring_opts o = keyring_opts(s);
+	struct tsr_keyring_report rep;
 	struct tsr_why why = { "" };
 	enum tsr_err rc;
 
@@ -289,11 +304,12 @@ prepare_store(struct server *s, struct tsr_store *st)
 	    &why)) != TSR_OK ||
 	    (rc = tsr_store_setting_set(st, TSR_KEYRING_SETTING_WINDOW,
 	    o.retire_window_s, &why)) != TSR_OK ||
-	    (rc = tsr_keyring_ensure(st, &o, time(NULL), NULL, &why)) !=
+	    (rc = tsr_keyring_ensure(st, &o, time(NULL), &rep, &why)) !=
 	    TSR_OK) {
 		log_warnx("%s", tsr_err_text(&why, rc));
 		return -1;
 	}
+	report_keys(&rep);
 	if (publish_policy(s, st) != 0 || publish_keys(s, st) != 0)
 		return -1;
 	atomic_store(&s->db_ok, true);
@@ -336,6 +352,7 @@ static void
 tend_keys(struct loop *l, time_t now)
 {
 	struct tsr_keyring_opts o = keyring_opts(l->s);
+	struct tsr_keyring_report rep;
 	struct tsr_why why = { "" };
 	char active[TSR_KEY_KID_BUF];
 	struct snap *ks;
@@ -359,8 +376,10 @@ tend_keys(struct loop *l, time_t now)
 		else if (rc != TSR_ERR_CONFLICT)
 			log_warnx("rotation failed: %s", tsr_err_text(&why, rc));
 	} else if (now - l->last_ensure >= SERVE_ENSURE_S) {
-		rc = tsr_keyring_ensure(l->st, &o, now, NULL, &why);
-		if (rc != TSR_OK && rc != TSR_ERR_CONFLICT)
+		rc = tsr_keyring_ensure(l->st, &o, now, &rep, &why);
+		if (rc == TSR_OK)
+			report_keys(&rep);
+		else if (rc != TSR_ERR_CONFLICT)
 			log_warnx("key upkeep failed: %s",
 			    tsr_err_text(&why, rc));
 	} else {

@@ -49,17 +49,17 @@ test_lifecycle(struct tsr_store *st)
 	char n2[TSR_KEY_KID_BUF], got[TSR_KEY_KID_BUF];
 	struct tsr_keyring *kr = NULL;
 	struct tsr_why why = { "" };
-	int changed = 0;
+	struct tsr_keyring_report rep;
 	size_t len;
 
 	/* First start: an active and a next key, both on disk. */
-	CHECK_INT(tsr_keyring_ensure(st, &o, 1000, &changed, &why), TSR_OK);
-	CHECK_INT(changed, 1);
+	CHECK_INT(tsr_keyring_ensure(st, &o, 1000, &rep, &why), TSR_OK);
+	CHECK_INT(rep.created, 2);
 	CHECK_INT(count_state(st, TSR_KEYSTATE_ACTIVE, a1), 1);
 	CHECK_INT(count_state(st, TSR_KEYSTATE_NEXT, n1), 1);
 	CHECK(has_file(a1) && has_file(n1));
-	CHECK_INT(tsr_keyring_ensure(st, &o, 1001, &changed, &why), TSR_OK);
-	CHECK_INT(changed, 0);
+	CHECK_INT(tsr_keyring_ensure(st, &o, 1001, &rep, &why), TSR_OK);
+	CHECK_INT(rep.created, 0);
 
 	/* The serving snapshot publishes both and signs with the active. */
 	CHECK_INT(tsr_keyring_load(st, keydir, &kr, &why), TSR_OK);
@@ -86,9 +86,9 @@ test_lifecycle(struct tsr_store *st)
 	CHECK(has_file(n2));
 
 	/* The retired key expires once its window (60 s) has passed. */
-	CHECK_INT(tsr_keyring_ensure(st, &o, 1259, &changed, &why), TSR_OK);
+	CHECK_INT(tsr_keyring_ensure(st, &o, 1259, &rep, &why), TSR_OK);
 	CHECK_INT(count_state(st, TSR_KEYSTATE_RETIRED, NULL), 1);
-	CHECK_INT(tsr_keyring_ensure(st, &o, 1260, &changed, &why), TSR_OK);
+	CHECK_INT(tsr_keyring_ensure(st, &o, 1260, &rep, &why), TSR_OK);
 	CHECK_INT(count_state(st, TSR_KEYSTATE_EXPIRED, NULL), 1);
 
 	/* Revoking the next key replaces it; revoking the active rotates. */
