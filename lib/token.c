@@ -1,5 +1,6 @@
 #include "token.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,4 +81,112 @@ tsr_token_mint(const struct tsr_key *key, const struct tsr_token_req *r,
 	rc = tsr_jose_sign(key, TSR_TOKEN_TYP, claims, out, out_len);
 	json_decref(claims);
 	return rc;
+}
+
+static const char *const verdict_text[] = {
+#define TSR_TOKEN_VERDICT_TEXT(name, text) text,
+	TSR_TOKEN_VERDICTS(TSR_TOKEN_VERDICT_TEXT)
+#undef TSR_TOKEN_VERDICT_TEXT
+};
+
+const char *
+tsr_token_verdict_str(enum tsr_token_verdict v)
+{
+	if ((unsigned)v >= sizeof(verdict_text) / sizeof(verdict_text[0]))
+		return "invalid";
+	return verdict_text[v];
+}
+
+/* Copy a string member into buf; false if absent, not a string or too
+ * long (a token we issued never is). */
+static bool
+copy_str(const json_t *obj, const char *name, char *buf, size_t size,
+    bool required)
+{
+	const json_t *v = json_object_get(obj, name);
+	size_t len;
+
+	if (v == NULL)
+		return !required;
+	if (!json_is_string(v) || (len = json_string_length(v)) >= size ||
+	    strlen(json_string_value(v)) != len)
+		return false;
+	memcpy(buf, json_string_value(v), len + 1);
+	return true;
+}
+
+static bool
+copy_time(const json_t *obj, const char *name, int64_t *out)
+{
+	const json_t *v = json_object_get(obj, name);
+
+	if (!json_is_integer(v))
+		return false;
+	*out = json_integer_value(v);
+	return true;
+}
+
+/* RFC 9068 §2.2 claims, with aud a string as we issue it. */
+static bool
+read_claims(const json_t *c, struct tsr_token_claims *out)
+{
+	const json_t *cnf = json_object_get(c, "cnf");
+
+	return copy_str(c, "iss", out->iss, sizeof(out->iss), true) &&
+	    copy_str(c, "sub", out->sub, sizeof(out->sub), true) &&
+	    copy_str(c, "aud", out->aud, sizeof(out->aud), true) &&
+	    copy_str(c, "jti", out->jti, sizeof(out->jti), true) &&
+	    copy_str(c, "scope", out->scope, sizeof(out->scope), false) &&
+	    copy_time(c, "iat", &out->iat) &&
+	    copy_time(c, "exp", &out->exp) &&
+	    copy_time(c, "nbf", &out->nbf) &&
+	    json_is_object(cnf) &&
+	    copy_str(cnf, "x5t#S256", out->x5t, sizeof(out->x5t), true);
+}
+
+static enum tsr_token_verdict
+check_decoded(const struct tsr_jws *jws, tsr_token_key_fn find, void *arg,
+    const char *iss, int64_t now, int64_t skew, struct tsr_token_claims *out)
+{
+	const struct tsr_key *key;
+	const char *typ = tsr_jose_typ(jws), *kid = tsr_jose_kid(jws);
+
+	if (kid == NULL || strlen(kid) >= sizeof(out->kid))
+		return TSR_TOKEN_MALFORMED;
+	memcpy(out->kid, kid, strlen(kid) + 1);
+	if (!read_claims(tsr_jose_claims(jws), out))
+		return TSR_TOKEN_MALFORMED;
+	/* RFC 9068 §4: typ must be at+jwt (the media type's short form). */
+	if (typ == NULL || strcmp(typ, TSR_TOKEN_TYP) != 0)
+		return TSR_TOKEN_WRONG_TYP;
+	if ((key = find(arg, kid)) == NULL)
+		return TSR_TOKEN_UNKNOWN_KID;
+	if (tsr_jose_verify(jws, key, NULL) != TSR_OK)
+		return TSR_TOKEN_BAD_SIG;
+	if (iss != NULL && strcmp(out->iss, iss) != 0)
+		return TSR_TOKEN_WRONG_ISS;
+	if (out->nbf > now + skew)
+		return TSR_TOKEN_NOT_YET_VALID;
+	if (out->exp <= now - skew)
+		return TSR_TOKEN_EXPIRED;
+	return TSR_TOKEN_VALID;
+}
+
+enum tsr_token_verdict
+tsr_token_check(const char *token, size_t len, tsr_token_key_fn find,
+    void *arg, const char *iss, int64_t now, int64_t skew,
+    struct tsr_token_claims *out)
+{
+	struct tsr_token_claims scratch;
+	struct tsr_jws *jws = NULL;
+	enum tsr_token_verdict v;
+
+	if (out == NULL)
+		out = &scratch;
+	memset(out, 0, sizeof(*out));
+	if (tsr_jose_decode(token, len, &jws, NULL) != TSR_OK)
+		return TSR_TOKEN_MALFORMED;
+	v = check_decoded(jws, find, arg, iss, now, skew, out);
+	tsr_jose_free(jws);
+	return v;
 }

@@ -1,4 +1,5 @@
 /* token: minted tokens carry exactly the RFC 9068 claims of SPEC.md. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -86,16 +87,89 @@ test_x5t(void)
 	CHECK_STR(x5t, "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
 }
 
+/* The key table of a test: one key known by its kid. */
+static const struct tsr_key *
+find_key(void *arg, const char *kid)
+{
+	const struct tsr_key *key = arg;
+
+	return strcmp(tsr_key_kid(key), kid) == 0 ? key : NULL;
+}
+
+/* A key that answers to every kid: a signature it cannot check. */
+static const struct tsr_key *
+any_key(void *arg, const char *kid)
+{
+	return arg;
+}
+
+static void
+test_check(const struct tsr_key *key, const struct tsr_key *other)
+{
+	struct tsr_token_req r = { "https://i", "svc", "aud", "x", "X5T",
+		1000, 300 };
+	struct tsr_token_claims c;
+	char jti[TSR_TOKEN_JTI_BUF], *tok = NULL, *jwt = NULL;
+	json_t *claims;
+	void *k = (void *)key;
+
+	CHECK_INT(tsr_token_mint(key, &r, &tok, NULL, jti, NULL), TSR_OK);
+	if (tok == NULL)
+		return;
+	CHECK_INT(tsr_token_check(tok, strlen(tok), find_key, k, "https://i",
+	    1100, 60, &c), TSR_TOKEN_VALID);
+	CHECK_STR(c.sub, "svc");
+	CHECK_STR(c.aud, "aud");
+	CHECK_STR(c.jti, jti);
+	CHECK_STR(c.x5t, "X5T");
+	CHECK_STR(c.kid, tsr_key_kid(key));
+	CHECK_INT(c.exp, 1300);
+	/* Time: valid from nbf - skew until exp + skew. */
+	CHECK_INT(tsr_token_check(tok, strlen(tok), find_key, k, NULL, 939,
+	    60, &c), TSR_TOKEN_NOT_YET_VALID);
+	CHECK_INT(tsr_token_check(tok, strlen(tok), find_key, k, NULL, 940,
+	    60, &c), TSR_TOKEN_VALID);
+	CHECK_INT(tsr_token_check(tok, strlen(tok), find_key, k, NULL, 1359,
+	    60, &c), TSR_TOKEN_VALID);
+	CHECK_INT(tsr_token_check(tok, strlen(tok), find_key, k, NULL, 1360,
+	    60, &c), TSR_TOKEN_EXPIRED);
+	CHECK_INT(tsr_token_check(tok, strlen(tok), find_key, k, "https://j",
+	    1100, 60, &c), TSR_TOKEN_WRONG_ISS);
+	CHECK_INT(tsr_token_check(tok, strlen(tok), find_key, (void *)other,
+	    NULL, 1100, 60, &c), TSR_TOKEN_UNKNOWN_KID);
+	CHECK_INT(tsr_token_check(tok, strlen(tok), any_key, (void *)other,
+	    NULL, 1100, 60, &c), TSR_TOKEN_BAD_SIG);
+	CHECK_INT(tsr_token_check("garbage", 7, find_key, k, NULL, 1100, 60,
+	    &c), TSR_TOKEN_MALFORMED);
+	CHECK_STR(tsr_token_verdict_str(TSR_TOKEN_EXPIRED), "expired");
+
+	/* A JWT that is not an access token (typ JWT) is refused. */
+	claims = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:{s:s}}", "iss",
+	    "https://i", "sub", "svc", "aud", "aud", "jti", "j", "iat", 1000,
+	    "nbf", 1000, "exp", 1300, "cnf", "x5t#S256", "X");
+	CHECK_INT(tsr_jose_sign(key, "JWT", claims, &jwt, NULL), TSR_OK);
+	CHECK_INT(tsr_token_check(jwt, strlen(jwt), find_key, k, NULL, 1100,
+	    60, &c), TSR_TOKEN_WRONG_TYP);
+	json_decref(claims);
+	free(jwt);
+	free(tok);
+}
+
 int
 main(void)
 {
 	struct tsr_key *key = NULL;
 
+	struct tsr_key *other = NULL;
+
 	CHECK_INT(tsr_key_generate(2048, &key, NULL), TSR_OK);
-	if (key != NULL) {
+	CHECK_INT(tsr_key_generate(2048, &other, NULL), TSR_OK);
+	if (key != NULL && other != NULL) {
 		test_claims(key);
 		test_bad_requests(key);
+		test_check(key, other);
 	}
+	tsr_key_destroy(other);
 	test_x5t();
 	tsr_key_destroy(key);
 	return check_done();
