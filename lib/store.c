@@ -1142,3 +1142,166 @@ tsr_store_key_transition(struct tsr_store *st, const char *kid,
 		return transition_missed(st, kid, from, why);
 	return rc;
 }
+
+/* --- the deny-list ------------------------------------------------- */
+
+static const char sql_generation[] =
+    "SELECT value FROM generations WHERE name = ?1";
+
+enum tsr_err
+tsr_store_generation(struct tsr_store *st, const char *name, int64_t *value,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+	char b[SHOW_BUF];
+
+	*value = 0;
+	if ((rc = prep(st, sql_generation, &stmt, why)) != TSR_OK ||
+	    (rc = bind_str(stmt, 1, name, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read generation", &found, why)) !=
+	    TSR_OK)
+		goto out;
+	if (!found)
+		rc = tsr_err_why(why, TSR_ERR_DB, "%s: no counter \"%s\"",
+		    st->path, show(name, b));
+	else
+		*value = sqlite3_column_int64(stmt, 0);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+#define REV_COLS "kind, jti, client, reason, revoked_at, expires_at"
+
+/* A jti already listed stays as it was (revoking twice is harmless). */
+static const char sql_rev_add[] =
+    "INSERT INTO revocations (" REV_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT DO NOTHING";
+static const char sql_rev_list[] =
+    "SELECT " REV_COLS " FROM revocations WHERE expires_at > ?1"
+    " ORDER BY revoked_at, id";
+static const char sql_rev_purge[] =
+    "DELETE FROM revocations WHERE expires_at <= ?1";
+
+static const char *const revkind_names[] = { "token", "client" };
+
+/* Text column that may be NULL (read as ""). */
+static bool
+col_opt_text(sqlite3_stmt *stmt, int col, char *dst, size_t size)
+{
+	if (sqlite3_column_type(stmt, col) == SQLITE_NULL) {
+		dst[0] = '\0';
+		return true;
+	}
+	return col_text(stmt, col, dst, size);
+}
+
+static enum tsr_err
+read_revocation(sqlite3_stmt *stmt, void *row)
+{
+	struct tsr_revocation *r = row;
+	char kind[16];
+
+	memset(r, 0, sizeof(*r));
+	if (!col_text(stmt, 0, kind, sizeof(kind)) ||
+	    !col_opt_text(stmt, 1, r->jti, sizeof(r->jti)) ||
+	    !col_opt_text(stmt, 2, r->client, sizeof(r->client)) ||
+	    !col_text(stmt, 3, r->reason, sizeof(r->reason)))
+		return TSR_ERR_DB;
+	if (strcmp(kind, revkind_names[TSR_REVKIND_TOKEN]) == 0)
+		r->kind = TSR_REVKIND_TOKEN;
+	else if (strcmp(kind, revkind_names[TSR_REVKIND_CLIENT]) == 0)
+		r->kind = TSR_REVKIND_CLIENT;
+	else
+		return TSR_ERR_DB;
+	r->revoked_at = sqlite3_column_int64(stmt, 4);
+	r->expires_at = sqlite3_column_int64(stmt, 5);
+	return TSR_OK;
+}
+
+/* "" binds NULL: a token row has no client when its sub is unknown. */
+static enum tsr_err
+bind_opt_field(sqlite3_stmt *stmt, int idx, const char *field, size_t size,
+    struct tsr_why *why)
+{
+	if (field[0] == '\0')
+		return bind_str(stmt, idx, NULL, why);
+	return bind_field(stmt, idx, field, size, why);
+}
+
+static enum tsr_err
+bind_revocation(sqlite3_stmt *stmt, const struct tsr_revocation *r,
+    struct tsr_why *why)
+{
+	enum tsr_err rc;
+
+	if ((unsigned)r->kind > TSR_REVKIND_CLIENT)
+		return tsr_err_why(why, TSR_ERR_INVALID, "bad revocation kind");
+	if ((rc = bind_str(stmt, 1, revkind_names[r->kind], why)) != TSR_OK ||
+	    (rc = bind_opt_field(stmt, 2, r->jti, sizeof(r->jti), why)) !=
+	    TSR_OK ||
+	    (rc = bind_opt_field(stmt, 3, r->client, sizeof(r->client),
+	    why)) != TSR_OK ||
+	    (rc = bind_field(stmt, 4, r->reason, sizeof(r->reason), why)) !=
+	    TSR_OK ||
+	    (rc = bind_int(stmt, 5, r->revoked_at, why)) != TSR_OK)
+		return rc;
+	return bind_int(stmt, 6, r->expires_at, why);
+}
+
+enum tsr_err
+tsr_store_revocation_add(struct tsr_store *st, const struct tsr_revocation *r,
+    bool *added, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if (added != NULL)
+		*added = false;
+	if ((rc = prep(st, sql_rev_add, &stmt, why)) == TSR_OK &&
+	    (rc = bind_revocation(stmt, r, why)) == TSR_OK)
+		rc = run_write(st, stmt, "add revocation", &changes, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_OK && added != NULL)
+		*added = changes > 0;
+	return rc;
+}
+
+enum tsr_err
+tsr_store_revocation_list(struct tsr_store *st, int64_t now,
+    struct tsr_revocation **out, size_t *out_n, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = prep(st, sql_rev_list, &stmt, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 1, now, why)) == TSR_OK &&
+	    (rc = collect(st, stmt, sizeof(**out), read_revocation, &rows,
+	    out_n, why)) == TSR_OK)
+		*out = rows;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_revocation_purge(struct tsr_store *st, int64_t now, int *purged,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if ((rc = prep(st, sql_rev_purge, &stmt, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 1, now, why)) == TSR_OK)
+		rc = run_write(st, stmt, "purge revocations", &changes, why);
+	sqlite3_finalize(stmt);
+	if (purged != NULL)
+		*purged = rc == TSR_OK ? changes : 0;
+	return rc;
+}

@@ -163,4 +163,42 @@ TSR_MUST_CHECK enum tsr_err tsr_store_key_transition(struct tsr_store *st,
     int64_t activated_at, int64_t retired_at, int64_t expires_at,
     struct tsr_why *why);
 
+/* --- the deny-list ------------------------------------------------- */
+
+#define TSR_STORE_MAX_JTI	64
+#define TSR_STORE_MAX_REASON	256
+
+enum tsr_revkind {
+	TSR_REVKIND_TOKEN,	/* one token, by jti */
+	TSR_REVKIND_CLIENT,	/* every token of a client issued until then */
+};
+
+struct tsr_revocation {
+	enum tsr_revkind kind;
+	char	jti[TSR_STORE_MAX_JTI + 1];	/* token: its jti */
+	char	client[TSR_STORE_MAX_NAME + 1];	/* client; for a token, its
+						 * sub when known, else "" */
+	char	reason[TSR_STORE_MAX_REASON + 1];
+	int64_t	revoked_at;
+	int64_t	expires_at;		/* every match has expired by then */
+};
+
+/* Another counter like tsr_store_generations: "revocations". */
+TSR_MUST_CHECK enum tsr_err tsr_store_generation(struct tsr_store *st,
+    const char *name, int64_t *value, struct tsr_why *why);
+
+/* Add an entry.  A jti already on the list is left as it is: *added
+ * (may be NULL) says whether a row was written. */
+TSR_MUST_CHECK enum tsr_err tsr_store_revocation_add(struct tsr_store *st,
+    const struct tsr_revocation *r, bool *added, struct tsr_why *why);
+
+/* The entries still live at now (expires_at > now), oldest first. */
+TSR_MUST_CHECK enum tsr_err tsr_store_revocation_list(struct tsr_store *st,
+    int64_t now, struct tsr_revocation **out, size_t *out_n,
+    struct tsr_why *why);
+
+/* Drop entries with expires_at <= now; *purged (may be NULL) counts. */
+TSR_MUST_CHECK enum tsr_err tsr_store_revocation_purge(struct tsr_store *st,
+    int64_t now, int *purged, struct tsr_why *why);
+
 #endif

@@ -1,0 +1,42 @@
+/*
+ * denylist: the revoked tokens, in memory, for the request path.
+ *
+ * A snapshot of the store's live revocations: token entries by jti and,
+ * per client, the latest time up to which all its tokens are revoked.
+ * Immutable once loaded and safe to share between threads; lookups are
+ * binary searches, so introspection never queries the database.
+ */
+#ifndef TSR_DENYLIST_H
+#define TSR_DENYLIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+struct tsr_denylist;
+
+/* Load the entries live at now.  Free with tsr_denylist_destroy. */
+TSR_MUST_CHECK enum tsr_err tsr_denylist_load(struct tsr_store *st,
+    int64_t now, struct tsr_denylist **out, struct tsr_why *why);
+
+/* Build from rows (copied); for tests and tools. */
+TSR_MUST_CHECK enum tsr_err tsr_denylist_build(
+    const struct tsr_revocation *rows, size_t n, struct tsr_denylist **out);
+
+void tsr_denylist_destroy(struct tsr_denylist *dl);
+
+/*
+ * Is the token with this jti, issued to client at iat, revoked?  When it
+ * is and match is not NULL, *match points at the entry that says so
+ * (borrowed, valid as long as dl).
+ */
+bool tsr_denylist_match(const struct tsr_denylist *dl, const char *jti,
+    const char *client, int64_t iat, const struct tsr_revocation **match);
+
+/* Number of entries. */
+size_t tsr_denylist_size(const struct tsr_denylist *dl);
+
+#endif
