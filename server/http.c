@@ -22,6 +22,8 @@ struct http {
 enum route {
 	ROUTE_NONE,
 	ROUTE_TOKEN,
+	ROUTE_REVOKE,
+	ROUTE_INTROSPECT,
 	ROUTE_JWKS,
 	ROUTE_DISCOVERY,
 	ROUTE_HEALTHZ,
@@ -33,6 +35,8 @@ static const struct {
 	bool		 post;		/* else GET and HEAD */
 } routes[] = {
 	{ "/token", ROUTE_TOKEN, true },
+	{ "/revoke", ROUTE_REVOKE, true },
+	{ "/introspect", ROUTE_INTROSPECT, true },
 	{ "/.well-known/jwks.json", ROUTE_JWKS, false },
 	{ "/.well-known/oauth-authorization-server", ROUTE_DISCOVERY, false },
 	{ "/.well-known/openid-configuration", ROUTE_DISCOVERY, false },
@@ -179,9 +183,13 @@ peer_identity(struct http *h, struct MHD_Connection *conn,
 	snap_put(cs);
 }
 
+typedef void (*oauth_fn)(struct server *, const struct oauth_request *,
+    struct oauth_reply *);
+
+/* The OAuth endpoints: mTLS identity, form body, JSON or empty reply. */
 static enum MHD_Result
-serve_token(struct http *h, struct MHD_Connection *conn, struct req *rq,
-    unsigned *status, char *client, size_t client_len)
+serve_oauth(struct http *h, struct MHD_Connection *conn, struct req *rq,
+    oauth_fn endpoint)
 {
 	struct oauth_request orq;
 	struct oauth_reply orp;
@@ -195,17 +203,18 @@ serve_token(struct http *h, struct MHD_Connection *conn, struct req *rq,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	orq.body = rq->body;
 	orq.body_len = rq->body_len;
-	oauth_token(h->s, &orq, &orp);
+	endpoint(h->s, &orq, &orp);
 	simple_reply(&r, orp.status, "");
 	r.body = orp.body ? orp.body : "{\"error\":\"server_error\"}";
 	r.body_len = orp.body ? orp.body_len : strlen(r.body);
 	if (orp.body == NULL)
 		r.status = 500;
 	r.cache = "no-store";
-	*status = r.status;
-	(void)snprintf(client, client_len, "%s", orp.client);
-	if (r.status != 200)
-		log_debug("token denied: client=%s cn=%s reason=%s",
+	rq->status = r.status;
+	(void)snprintf(rq->client, sizeof(rq->client), "%s", orp.client);
+	if (orp.reason != NULL)
+		log_debug("%s: client=%s cn=%s reason=%s",
+		    routes[rq->route].path,
 		    orp.client[0] ? orp.client : "-",
 		    orq.peer_ok ? peer.cn : "-", orp.reason ? orp.reason : "-");
 	ret = send_reply(conn, &r);
@@ -268,8 +277,11 @@ dispatch(struct http *h, struct MHD_Connection *conn, struct req *rq)
 		    "{\"error\":\"invalid_request\"}", NULL);
 	switch (routes[rq->route].route) {
 	case ROUTE_TOKEN:
-		return serve_token(h, conn, rq, &rq->status, rq->client,
-		    sizeof(rq->client));
+		return serve_oauth(h, conn, rq, oauth_token);
+	case ROUTE_REVOKE:
+		return serve_oauth(h, conn, rq, oauth_revoke);
+	case ROUTE_INTROSPECT:
+		return serve_oauth(h, conn, rq, oauth_introspect);
 	case ROUTE_JWKS:
 		return serve_jwks(h, conn, &rq->status);
 	case ROUTE_DISCOVERY:

@@ -1,5 +1,6 @@
 #include "oauth.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -7,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "denylist.h"
 #include "form.h"
 #include "policy.h"
 #include "token.h"
@@ -96,21 +98,33 @@ authenticate(const struct tsr_policy *pol, const struct oauth_request *rq,
 	return c;
 }
 
+/* Content type and encoding of a form body. */
+static bool
+parse_form(const struct oauth_request *rq, struct form *f,
+    struct oauth_reply *rp)
+{
+	const char *why = NULL;
+
+	if (!is_form_type(rq->content_type)) {
+		oauth_error(rp, 400, "invalid_request", "wrong content type");
+		return false;
+	}
+	if (!form_parse(f, rq->body, rq->body_len, &why)) {
+		oauth_error(rp, 400, "invalid_request", why);
+		return false;
+	}
+	return true;
+}
+
 /* Content type, encoding, grant_type, audience: in SPEC order. */
 static const char *
 check_form(const struct oauth_request *rq, struct form *f,
     struct oauth_reply *rp)
 {
-	const char *why = NULL, *gt, *aud, *res;
+	const char *gt, *aud, *res;
 
-	if (!is_form_type(rq->content_type)) {
-		oauth_error(rp, 400, "invalid_request", "wrong content type");
+	if (!parse_form(rq, f, rp))
 		return NULL;
-	}
-	if (!form_parse(f, rq->body, rq->body_len, &why)) {
-		oauth_error(rp, 400, "invalid_request", why);
-		return NULL;
-	}
 	if ((gt = form_get(f, "grant_type")) == NULL) {
 		oauth_error(rp, 400, "invalid_request", "grant_type missing");
 		return NULL;
@@ -177,9 +191,9 @@ mint(struct server *s, const struct tsr_client *c, const struct tsr_grant *g,
 	/* SPEC: exp = iat + min(grant's ttl, server's --token-ttl). */
 	tr.ttl_s = g->ttl_s > 0 && g->ttl_s < s->cfg.token_ttl_s ? g->ttl_s :
 	    s->cfg.token_ttl_s;
-	if (tsr_token_mint(((struct keys_view *)snap_obj(ks))->kr ?
-	    tsr_keyring_active(((struct keys_view *)snap_obj(ks))->kr) : NULL,
-	    &tr, &token, NULL, rp->jti, NULL) != TSR_OK)
+	if (tsr_token_mint(tsr_keyring_active(
+	    ((const struct keys_view *)snap_obj(ks))->kr), &tr, &token, NULL,
+	    rp->jti, NULL) != TSR_OK)
 		oauth_error(rp, 503, "temporarily_unavailable",
 		    "signing failed");
 	else
@@ -220,6 +234,203 @@ oauth_token(struct server *s, const struct oauth_request *rq,
 		goto out;
 	}
 	mint(s, c, g, scope, rq, rp);
+out:
+	free(f);
+	snap_put(ps);
+}
+
+/* The one `token` parameter of /revoke and /introspect (RFC 7009 §2.1,
+ * RFC 7662 §2.1); token_type_hint is ignored. */
+static const char *
+token_param(const struct oauth_request *rq, struct form *f,
+    struct oauth_reply *rp)
+{
+	const char *t;
+
+	if (!parse_form(rq, f, rp))
+		return NULL;
+	if ((t = form_get(f, "token")) == NULL || *t == '\0') {
+		oauth_error(rp, 400, "invalid_request", "token missing");
+		return NULL;
+	}
+	return t;
+}
+
+static const struct tsr_key *
+find_published(void *arg, const char *kid)
+{
+	return tsr_keyring_find(arg, kid);
+}
+
+/* Check a presented token against the published keys and our issuer. */
+static enum tsr_token_verdict
+check_token(struct server *s, const char *token, int64_t now,
+    struct tsr_token_claims *c)
+{
+	struct snap *ks = snap_get(&s->keys);
+	enum tsr_token_verdict v = TSR_TOKEN_UNKNOWN_KID;
+
+	if (ks != NULL)
+		v = tsr_token_check(token, strlen(token), find_published,
+		    ((const struct keys_view *)snap_obj(ks))->kr,
+		    s->cfg.issuer, now, s->cfg.clock_skew_s, c);
+	snap_put(ks);
+	return v;
+}
+
+/* Is the token on the deny-list?  *why gets the reason for the audit. */
+static bool
+is_revoked(struct server *s, const struct tsr_token_claims *c,
+    const char **why)
+{
+	struct snap *ds = snap_get(&s->deny);
+	const struct tsr_revocation *m = NULL;
+	bool hit = false;
+
+	if (ds != NULL)
+		hit = tsr_denylist_match(snap_obj(ds), c->jti, c->sub, c->iat,
+		    &m);
+	if (hit)
+		*why = m->kind == TSR_REVKIND_TOKEN ? "token revoked" :
+		    "issued before its client's revocation";
+	snap_put(ds);
+	return hit;
+}
+
+static void
+empty_reply(struct oauth_reply *rp, unsigned status)
+{
+	rp->status = status;
+	rp->body = strdup("");
+	rp->body_len = 0;
+}
+
+/* Put a caller's own live token on the deny-list until its exp. */
+static void
+deny_token(struct server *s, const struct tsr_token_claims *c,
+    struct oauth_reply *rp)
+{
+	struct tsr_revocation r;
+
+	memset(&r, 0, sizeof(r));
+	r.kind = TSR_REVKIND_TOKEN;
+	memcpy(r.jti, c->jti, sizeof(c->jti));
+	memcpy(r.client, c->sub, sizeof(c->sub));
+	(void)snprintf(r.reason, sizeof(r.reason), "revoked by %s", c->sub);
+	r.revoked_at = time(NULL);
+	/* Past exp + skew no verifier accepts it: the entry can go. */
+	r.expires_at = c->exp + s->cfg.clock_skew_s;
+	if (server_revoke(s, &r) != 0) {
+		oauth_error(rp, 503, "temporarily_unavailable",
+		    "cannot write the deny-list");
+		return;
+	}
+	rp->reason = "token revoked";
+	empty_reply(rp, 200);
+}
+
+void
+oauth_revoke(struct server *s, const struct oauth_request *rq,
+    struct oauth_reply *rp)
+{
+	struct tsr_token_claims c;
+	struct snap *ps = snap_get(&s->policy);
+	const struct tsr_client *cl;
+	struct form *f = NULL;
+	const char *token;
+
+	memset(rp, 0, sizeof(*rp));
+	rp->no_store = true;
+	if (ps == NULL || (f = malloc(sizeof(*f))) == NULL) {
+		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
+		goto out;
+	}
+	if ((cl = authenticate(snap_obj(ps), rq, rp)) == NULL ||
+	    (token = token_param(rq, f, rp)) == NULL)
+		goto out;
+	/* RFC 7009 §2.2: an invalid token is not an error. */
+	if (check_token(s, token, time(NULL), &c) != TSR_TOKEN_VALID) {
+		rp->reason = "invalid or expired token: nothing to revoke";
+		empty_reply(rp, 200);
+	} else if (strcmp(c.sub, cl->name) != 0) {
+		oauth_error(rp, 400, "invalid_request",
+		    "token belongs to another client");
+	} else {
+		deny_token(s, &c, rp);
+	}
+out:
+	free(f);
+	snap_put(ps);
+}
+
+/* RFC 7662 §2.2: the claims of a live token. */
+static void
+active_reply(const struct tsr_token_claims *c, struct oauth_reply *rp)
+{
+	json_t *doc;
+
+	doc = json_pack("{s:b,s:s,s:s,s:s,s:s,s:I,s:I,s:I,s:s,s:s,s:{s:s}}",
+	    "active", 1, "iss", c->iss, "sub", c->sub, "client_id", c->sub,
+	    "aud", c->aud, "exp", (json_int_t)c->exp, "iat",
+	    (json_int_t)c->iat, "nbf", (json_int_t)c->nbf, "jti", c->jti,
+	    "token_type", "Bearer", "cnf", "x5t#S256", c->x5t);
+	if (doc != NULL && c->scope[0] != '\0')
+		json_object_set_new(doc, "scope", json_string(c->scope));
+	rp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (rp->body == NULL) {
+		oauth_error(rp, 503, "temporarily_unavailable",
+		    "out of memory");
+		return;
+	}
+	rp->status = 200;
+	rp->body_len = strlen(rp->body);
+}
+
+/* Is the token live and meant for the caller?  Why not, if not. */
+static const char *
+introspect_reason(struct server *s, const char *token, const char *caller,
+    struct tsr_token_claims *c)
+{
+	enum tsr_token_verdict v = check_token(s, token, time(NULL), c);
+	const char *why = NULL;
+
+	if (v != TSR_TOKEN_VALID)
+		return tsr_token_verdict_str(v);
+	if (strcmp(c->aud, caller) != 0)
+		return "token is for another audience";
+	if (is_revoked(s, c, &why))
+		return why;
+	return NULL;
+}
+
+void
+oauth_introspect(struct server *s, const struct oauth_request *rq,
+    struct oauth_reply *rp)
+{
+	struct tsr_token_claims c;
+	struct snap *ps = snap_get(&s->policy);
+	const struct tsr_client *cl;
+	struct form *f = NULL;
+	const char *token;
+
+	memset(rp, 0, sizeof(*rp));
+	rp->no_store = true;
+	if (ps == NULL || (f = malloc(sizeof(*f))) == NULL) {
+		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
+		goto out;
+	}
+	if ((cl = authenticate(snap_obj(ps), rq, rp)) == NULL ||
+	    (token = token_param(rq, f, rp)) == NULL)
+		goto out;
+	if ((rp->reason = introspect_reason(s, token, cl->name, &c)) != NULL) {
+		rp->status = 200;
+		rp->body = strdup("{\"active\":false}");
+		rp->body_len = rp->body ? strlen(rp->body) : 0;
+	} else {
+		active_reply(&c, rp);
+	}
+	memcpy(rp->jti, c.jti, sizeof(rp->jti));
 out:
 	free(f);
 	snap_put(ps);

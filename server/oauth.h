@@ -37,6 +37,15 @@ struct oauth_reply {
 void oauth_token(struct server *s, const struct oauth_request *rq,
     struct oauth_reply *rp);
 
+/* POST /revoke (RFC 7009): a client revokes one of its own tokens. */
+void oauth_revoke(struct server *s, const struct oauth_request *rq,
+    struct oauth_reply *rp);
+
+/* POST /introspect (RFC 7662): a resource server asks about a token
+ * meant for it. */
+void oauth_introspect(struct server *s, const struct oauth_request *rq,
+    struct oauth_reply *rp);
+
 /* Fill rp with {"error":code} and status; reason goes to the logs. */
 void oauth_error(struct oauth_reply *rp, unsigned status, const char *code,
     const char *reason);

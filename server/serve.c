@@ -18,6 +18,7 @@
 
 #include "b64.h"
 #include "cli.h"
+#include "denylist.h"
 #include "duration.h"
 #include "http.h"
 #include "key.h"
@@ -201,25 +202,28 @@ build_discovery(struct server *s)
 {
 	const char *iss = s->cfg.issuer;
 	char tok[SERVER_MAX_ISSUER + 32], jwks[SERVER_MAX_ISSUER + 32];
+	char rev[SERVER_MAX_ISSUER + 32], intro[SERVER_MAX_ISSUER + 32];
 	json_t *doc;
 
 	(void)snprintf(tok, sizeof(tok), "%s/token", iss);
 	(void)snprintf(jwks, sizeof(jwks), "%s/.well-known/jwks.json", iss);
-	doc = json_pack("{s:s,s:s,s:s,s:[s],s:[s],s:b,s:[s],s:[s],s:[s],"
-	    "s:[s],s:[s]}",
+	(void)snprintf(rev, sizeof(rev), "%s/revoke", iss);
+	(void)snprintf(intro, sizeof(intro), "%s/introspect", iss);
+	doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:[s],s:[s],s:[s],s:[s],s:b,"
+	    "s:[s],s:[s],s:[s]}",
 	    "issuer", iss, "token_endpoint", tok, "jwks_uri", jwks,
+	    "revocation_endpoint", rev, "introspection_endpoint", intro,
 	    "grant_types_supported", "client_credentials",
 	    "token_endpoint_auth_methods_supported", "tls_client_auth",
+	    "revocation_endpoint_auth_methods_supported", "tls_client_auth",
+	    "introspection_endpoint_auth_methods_supported",
+	    "tls_client_auth",
 	    "tls_client_certificate_bound_access_tokens", 1,
 	    "response_types_supported", "token",
 	    "subject_types_supported", "public",
-	    "id_token_signing_alg_values_supported", "RS256",
-	    "token_endpoint_auth_signing_alg_values_supported", "RS256",
-	    "scopes_supported", "openid");
+	    "id_token_signing_alg_values_supported", "RS256");
 	if (doc == NULL)
 		return -1;
-	/* No scopes list: scopes are per grant, not global. */
-	json_object_del(doc, "scopes_supported");
 	s->discovery = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(doc);
 	if (s->discovery == NULL)
@@ -261,6 +265,46 @@ publish_keys(struct server *s, struct tsr_store *st)
 	log_info("signing with key %s", tsr_key_kid(tsr_keyring_active(kr)));
 	snap_set(&s->keys, sn);
 	return 0;
+}
+
+static void
+denylist_free(void *p)
+{
+	tsr_denylist_destroy(p);
+}
+
+static int
+publish_denylist(struct server *s, struct tsr_store *st)
+{
+	struct tsr_why why = { "" };
+	struct tsr_denylist *dl;
+	struct snap *sn;
+
+	if (tsr_denylist_load(st, time(NULL), &dl, &why) != TSR_OK) {
+		log_warnx("cannot load the deny-list: %s", why.msg);
+		return -1;
+	}
+	if ((sn = snap_new(dl, denylist_free)) == NULL)
+		return -1;
+	snap_set(&s->deny, sn);
+	return 0;
+}
+
+int
+server_revoke(struct server *s, const struct tsr_revocation *r)
+{
+	struct tsr_why why = { "" };
+	int ret = -1;
+
+	pthread_mutex_lock(&s->writer_mu);
+	if (tsr_store_revocation_add(s->writer, r, NULL, &why) != TSR_OK)
+		log_warnx("cannot revoke: %s", why.msg);
+	else
+		ret = publish_denylist(s, s->writer);
+	pthread_mutex_unlock(&s->writer_mu);
+	if (ret == 0)
+		log_info("revoked jti=%s client=%s", r->jti, r->client);
+	return ret;
 }
 
 static struct tsr_keyring_opts
@@ -310,7 +354,8 @@ prepare_store(struct server *s, struct tsr_store *st)
 		return -1;
 	}
 	report_keys(&rep);
-	if (publish_policy(s, st) != 0 || publish_keys(s, st) != 0)
+	if (publish_policy(s, st) != 0 || publish_keys(s, st) != 0 ||
+	    publish_denylist(s, st) != 0)
 		return -1;
 	atomic_store(&s->db_ok, true);
 	return 0;
@@ -323,7 +368,7 @@ struct loop {
 	struct http	*http;
 	struct http	*old;		/* replaced daemon, draining */
 	time_t		 old_since;
-	int64_t		 policy_gen, keys_gen;
+	int64_t		 policy_gen, keys_gen, deny_gen;
 	time_t		 last_ensure;
 };
 
@@ -332,7 +377,7 @@ static void
 poll_store(struct loop *l)
 {
 	struct tsr_why why = { "" };
-	int64_t pg, kg;
+	int64_t pg, kg, dg;
 
 	if (tsr_store_generations(l->st, &pg, &kg, &why) != TSR_OK) {
 		if (atomic_exchange(&l->s->db_ok, false))
@@ -345,6 +390,22 @@ poll_store(struct loop *l)
 		l->policy_gen = pg;
 	if (kg != l->keys_gen && publish_keys(l->s, l->st) == 0)
 		l->keys_gen = kg;
+	if (tsr_store_generation(l->st, "revocations", &dg, &why) == TSR_OK &&
+	    dg != l->deny_gen && publish_denylist(l->s, l->st) == 0)
+		l->deny_gen = dg;
+}
+
+/* Entries whose tokens have all expired leave the deny-list. */
+static void
+purge_denylist(struct loop *l, time_t now)
+{
+	struct tsr_why why = { "" };
+	int purged = 0;
+
+	if (tsr_store_revocation_purge(l->st, now, &purged, &why) != TSR_OK)
+		log_warnx("cannot purge the deny-list: %s", why.msg);
+	else if (purged > 0)
+		log_info("purged %d expired deny-list entries", purged);
 }
 
 /* Scheduled rotation, and the upkeep of the key set. */
@@ -376,6 +437,7 @@ tend_keys(struct loop *l, time_t now)
 		else if (rc != TSR_ERR_CONFLICT)
 			log_warnx("rotation failed: %s", tsr_err_text(&why, rc));
 	} else if (now - l->last_ensure >= SERVE_ENSURE_S) {
+		purge_denylist(l, now);
 		rc = tsr_keyring_ensure(l->st, &o, now, &rep, &why);
 		if (rc == TSR_OK)
 			report_keys(&rep);
@@ -536,7 +598,8 @@ start(struct server *s, struct loop *l, const struct serve_args *a)
 	if ((sn = snap_new(creds, creds_free)) == NULL)
 		return -1;
 	snap_set(&s->creds, sn);
-	if (tsr_store_open(s->cfg.db_path, &l->st, &why) != TSR_OK) {
+	if (tsr_store_open(s->cfg.db_path, &l->st, &why) != TSR_OK ||
+	    tsr_store_open(s->cfg.db_path, &s->writer, &why) != TSR_OK) {
 		log_warnx("%s", why.msg);
 		return -1;
 	}
@@ -599,8 +662,11 @@ cli_serve(struct cli *c, int argc, char **argv)
 	snap_slot_init(&s.policy);
 	snap_slot_init(&s.keys);
 	snap_slot_init(&s.creds);
+	snap_slot_init(&s.deny);
+	pthread_mutex_init(&s.writer_mu, NULL);
 	l.s = &s;
-	l.policy_gen = l.keys_gen = -1;	/* the first poll settles them */
+	/* The first poll settles them. */
+	l.policy_gen = l.keys_gen = l.deny_gen = -1;
 	install_signals();
 	ex = start(&s, &l, &a) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERR;
 	if (ex == CLI_EXIT_OK) {
@@ -608,6 +674,9 @@ cli_serve(struct cli *c, int argc, char **argv)
 		log_info("stopped");
 	}
 	tsr_store_close(l.st);
+	tsr_store_close(s.writer);
+	pthread_mutex_destroy(&s.writer_mu);
+	snap_slot_finish(&s.deny);
 	snap_slot_finish(&s.policy);
 	snap_slot_finish(&s.keys);
 	snap_slot_finish(&s.creds);

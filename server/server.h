@@ -6,6 +6,7 @@
 #ifndef TSR_SERVER_SERVER_H
 #define TSR_SERVER_SERVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 
 #include "keyring.h"
 #include "snap.h"
+#include "store.h"
 #include "tls.h"
 
 #define SERVER_MAX_ISSUER	512
@@ -46,11 +48,19 @@ struct server {
 	struct snap_slot	 policy;	/* struct tsr_policy */
 	struct snap_slot	 keys;		/* struct keys_view */
 	struct snap_slot	 creds;		/* struct tls_creds */
+	struct snap_slot	 deny;		/* struct tsr_denylist */
+	/* The request threads' one connection for writing (revocations). */
+	pthread_mutex_t		 writer_mu;
+	struct tsr_store	*writer;
 	char			*discovery;	/* RFC 8414 document */
 	size_t			 discovery_len;
 	atomic_bool		 db_ok;		/* last poll reached the db */
 	atomic_long		 inflight;	/* requests being answered */
 };
+
+/* Write a revocation and publish the new deny-list at once; 0 on
+ * success.  Called from request threads. */
+int server_revoke(struct server *s, const struct tsr_revocation *r);
 
 /* Wrap a loaded keyring for publishing; NULL on allocation failure. */
 struct snap *server_keys_snap(struct tsr_keyring *kr);
