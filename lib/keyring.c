@@ -583,6 +583,31 @@ out:
 	return rc;
 }
 
+enum tsr_err
+tsr_keyring_load_public(struct tsr_store *st, struct tsr_keyring **out,
+    struct tsr_why *why)
+{
+	struct tsr_keyring *kr = NULL;
+	struct keyset ks = { 0 };
+	enum tsr_err rc;
+
+	*out = NULL;
+	if ((rc = keyset_read(st, &ks, why)) != TSR_OK)
+		goto out;
+	if ((kr = calloc(1, sizeof(*kr))) == NULL) {
+		rc = TSR_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = build_published(kr, &ks, why)) != TSR_OK)
+		goto out;
+	*out = kr;
+	kr = NULL;
+out:
+	tsr_keyring_destroy(kr);
+	keyset_free(&ks);
+	return rc;
+}
+
 void
 tsr_keyring_destroy(struct tsr_keyring *kr)
 {

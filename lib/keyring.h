@@ -89,7 +89,12 @@ TSR_MUST_CHECK enum tsr_err tsr_keyring_load(struct tsr_store *st,
     const char *key_dir, struct tsr_keyring **out, struct tsr_why *why);
 void tsr_keyring_destroy(struct tsr_keyring *kr);
 
-/* Borrowed, valid as long as kr. */
+/* The published keys only, public halves, for tools that verify but never
+ * sign: tsr_keyring_active() of the result is NULL. */
+TSR_MUST_CHECK enum tsr_err tsr_keyring_load_public(struct tsr_store *st,
+    struct tsr_keyring **out, struct tsr_why *why);
+
+/* Borrowed, valid as long as kr; NULL for a public-only keyring. */
 const struct tsr_key *tsr_keyring_active(const struct tsr_keyring *kr);
 int64_t tsr_keyring_active_since(const struct tsr_keyring *kr);
 /* A published key (next, active or retired in its window); NULL if none. */

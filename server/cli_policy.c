@@ -214,6 +214,7 @@ cli_client(struct cli *c, int argc, char **argv)
 		{ "add", client_add }, { "list", client_list },
 		{ "show", client_show }, { "enable", client_change },
 		{ "disable", client_change }, { "remove", client_change },
+		{ "revoke-tokens", cli_client_revoke_tokens },
 		{ NULL, NULL },
 	};
 

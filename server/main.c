@@ -25,6 +25,8 @@ main(int argc, char **argv)
 		{ "client", cli_client },
 		{ "grant", cli_grant },
 		{ "key", cli_key },
+		{ "token", cli_token },
+		{ "revocation", cli_revocation },
 		{ "help", help },
 		{ NULL, NULL },
 	};

@@ -1,0 +1,457 @@
+/*
+ * The token and revocation subcommands: token revoke, token inspect,
+ * client revoke-tokens, revocation list.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "b64.h"
+#include "cli.h"
+#include "denylist.h"
+#include "jose.h"
+#include "keyring.h"
+#include "policy.h"
+#include "store.h"
+#include "token.h"
+
+/* What a verifier may be off by, for tokens checked here. */
+#define CLI_TOKEN_SKEW_S	60
+
+/* The token from the command line, or else one line of stdin. */
+static int
+read_token(const char *arg, char *buf, size_t size, const char **out)
+{
+	size_t len;
+
+	if (arg != NULL) {
+		*out = arg;
+		return 0;
+	}
+	if (fgets(buf, (int)size, stdin) == NULL) {
+		fprintf(stderr, "tessera: no token on standard input\n");
+		return CLI_EXIT_ERR;
+	}
+	len = strcspn(buf, "\r\n");
+	if (buf[len] == '\0' && len == size - 1) {
+		fprintf(stderr, "tessera: token longer than %d bytes\n",
+		    TSR_JOSE_MAX_TOKEN);
+		return CLI_EXIT_ERR;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static const struct tsr_key *
+find_key(void *arg, const char *kid)
+{
+	return tsr_keyring_find(arg, kid);
+}
+
+/* Check token against the keys the store publishes. */
+static int
+check_published(struct tsr_store *st, const char *token,
+    enum tsr_token_verdict *v, struct tsr_token_claims *c)
+{
+	struct tsr_why why = { "" };
+	struct tsr_keyring *kr = NULL;
+	enum tsr_err rc;
+
+	if ((rc = tsr_keyring_load_public(st, &kr, &why)) != TSR_OK)
+		return cli_fail(rc, &why);
+	*v = tsr_token_check(token, strlen(token), find_key, kr, NULL,
+	    time(NULL), CLI_TOKEN_SKEW_S, c);
+	tsr_keyring_destroy(kr);
+	return 0;
+}
+
+/* How long a deny-list entry that cannot know the token's exp must live:
+ * the longest a token lives plus the clock skew, as the server said. */
+static int64_t
+entry_lifetime(struct tsr_store *st)
+{
+	int64_t window = 0;
+
+	if (tsr_store_setting_get(st, TSR_KEYRING_SETTING_WINDOW, &window,
+	    NULL) != TSR_OK || window <= 0)
+		window = TSR_KEYRING_DEFAULT_RETIRE_WINDOW_S;
+	return window;
+}
+
+static int
+check_reason(const char *reason)
+{
+	struct tsr_why why = { "" };
+	enum tsr_err rc;
+
+	if ((rc = tsr_policy_check_description(reason, &why)) != TSR_OK)
+		return cli_fail(rc, &why);
+	return 0;
+}
+
+/* Our jtis are 128 bits in base64url: 22 characters. */
+static int
+check_jti(const char *jti)
+{
+	uint8_t raw[TSR_TOKEN_JTI_BYTES];
+	size_t len = 0;
+
+	if (strlen(jti) != TSR_TOKEN_JTI_LEN ||
+	    tsr_b64_decode(jti, strlen(jti), raw, sizeof(raw), &len) !=
+	    TSR_OK || len != sizeof(raw)) {
+		fprintf(stderr, "tessera: malformed jti \"%.40s\": want 22 "
+		    "base64url characters\n", jti);
+		return CLI_EXIT_ERR;
+	}
+	return 0;
+}
+
+static int
+write_revocation(const struct cli *c, struct tsr_store *st,
+    const struct tsr_revocation *r)
+{
+	struct tsr_why why = { "" };
+	enum tsr_err rc;
+	bool added = false;
+
+	if ((rc = tsr_store_revocation_add(st, r, &added, &why)) != TSR_OK)
+		return cli_fail(rc, &why);
+	if (c->json)
+		return cli_print_json(json_pack("{s:s,s:s,s:b,s:I}", "kind",
+		    r->kind == TSR_REVKIND_TOKEN ? "token" : "client",
+		    r->kind == TSR_REVKIND_TOKEN ? "jti" : "client",
+		    r->kind == TSR_REVKIND_TOKEN ? r->jti : r->client,
+		    "added", added, "expires_at", (json_int_t)r->expires_at));
+	if (r->kind == TSR_REVKIND_CLIENT)
+		printf("revoked every token of %s issued until now\n",
+		    r->client);
+	else
+		printf(added ? "revoked token %s\n" :
+		    "token %s was already revoked\n", r->jti);
+	return CLI_EXIT_OK;
+}
+
+/* Fill r from a presented token: it must verify against our keys. */
+static int
+revocation_of_token(struct tsr_store *st, const char *token,
+    struct tsr_revocation *r, bool *expired)
+{
+	struct tsr_token_claims tc;
+	enum tsr_token_verdict v;
+	int ex;
+
+	*expired = false;
+	if ((ex = check_published(st, token, &v, &tc)) != 0)
+		return ex;
+	if (v == TSR_TOKEN_EXPIRED) {
+		*expired = true;
+		return 0;
+	}
+	if (v != TSR_TOKEN_VALID) {
+		fprintf(stderr, "tessera: cannot revoke: %s\n",
+		    tsr_token_verdict_str(v));
+		return CLI_EXIT_ERR;
+	}
+	memcpy(r->jti, tc.jti, sizeof(tc.jti));
+	memcpy(r->client, tc.sub, sizeof(tc.sub));
+	r->expires_at = tc.exp + CLI_TOKEN_SKEW_S;
+	return 0;
+}
+
+static int
+token_revoke(struct cli *c, int argc, char **argv)
+{
+	const char *jti = NULL, *reason = "revoked by an operator", *token;
+	struct args_opt opts[] = {
+		{ .name = "jti", .value = &jti },
+		{ .name = "reason", .value = &reason },
+		{ .name = NULL },
+	};
+	char buf[TSR_JOSE_MAX_TOKEN + 2];
+	struct tsr_revocation r;
+	struct tsr_store *st = NULL;
+	bool expired = false;
+	int ex;
+
+	if ((ex = cli_parse(c, argc, argv, opts, 2, 3)) != 0)
+		return ex;
+	if (jti != NULL && c->n_words == 3) {
+		fprintf(stderr, "tessera: give a token or --jti, not both\n");
+		return CLI_EXIT_USAGE;
+	}
+	if ((ex = check_reason(reason)) != 0 ||
+	    (jti != NULL && (ex = check_jti(jti)) != 0) ||
+	    (jti == NULL && (ex = read_token(c->n_words == 3 ? c->words[2] :
+	    NULL, buf, sizeof(buf), &token)) != 0) ||
+	    (ex = cli_open(c, &st)) != 0)
+		return ex;
+	memset(&r, 0, sizeof(r));
+	r.kind = TSR_REVKIND_TOKEN;
+	r.revoked_at = time(NULL);
+	(void)snprintf(r.reason, sizeof(r.reason), "%s", reason);
+	if (jti != NULL) {
+		(void)snprintf(r.jti, sizeof(r.jti), "%s", jti);
+		r.expires_at = r.revoked_at + entry_lifetime(st);
+	} else if ((ex = revocation_of_token(st, token, &r, &expired)) != 0) {
+		goto out;
+	}
+	if (expired)
+		printf("token already expired: nothing to revoke\n");
+	else
+		ex = write_revocation(c, st, &r);
+out:
+	tsr_store_close(st);
+	return ex;
+}
+
+int
+cli_client_revoke_tokens(struct cli *c, int argc, char **argv)
+{
+	const char *reason = "revoked by an operator";
+	struct args_opt opts[] = {
+		{ .name = "reason", .value = &reason },
+		{ .name = NULL },
+	};
+	struct tsr_why why = { "" };
+	struct tsr_revocation r;
+	struct tsr_client cl;
+	struct tsr_store *st = NULL;
+	enum tsr_err rc;
+	int ex;
+
+	if ((ex = cli_parse(c, argc, argv, opts, 3, 3)) != 0 ||
+	    (ex = check_reason(reason)) != 0 || (ex = cli_open(c, &st)) != 0)
+		return ex;
+	if ((rc = tsr_store_client_get(st, c->words[2], &cl, &why)) !=
+	    TSR_OK) {
+		tsr_store_close(st);
+		return cli_fail(rc, &why);
+	}
+	memset(&r, 0, sizeof(r));
+	r.kind = TSR_REVKIND_CLIENT;
+	memcpy(r.client, cl.name, sizeof(cl.name));
+	(void)snprintf(r.reason, sizeof(r.reason), "%s", reason);
+	r.revoked_at = time(NULL);
+	/* Every token it matches is issued by now and expired by then. */
+	r.expires_at = r.revoked_at + entry_lifetime(st);
+	ex = write_revocation(c, st, &r);
+	tsr_store_close(st);
+	return ex;
+}
+
+static json_t *
+revocation_json(const struct tsr_revocation *r)
+{
+	bool is_token = r->kind == TSR_REVKIND_TOKEN;
+
+	return json_pack("{s:s,s:s,s:s,s:I,s:I}", "kind",
+	    is_token ? "token" : "client", is_token ? "jti" : "client",
+	    is_token ? r->jti : r->client, "reason", r->reason, "revoked_at",
+	    (json_int_t)r->revoked_at, "expires_at",
+	    (json_int_t)r->expires_at);
+}
+
+static void
+revocation_table(const struct tsr_revocation *rs, size_t n)
+{
+	char at[32], until[32];
+	size_t i;
+
+	printf("%-7s %-24s %-21s %-21s %s\n", "KIND", "JTI/CLIENT", "REVOKED",
+	    "EXPIRES", "REASON");
+	for (i = 0; i < n; i++) {
+		cli_format_time(rs[i].revoked_at, at, sizeof(at));
+		cli_format_time(rs[i].expires_at, until, sizeof(until));
+		printf("%-7s %-24s %-21s %-21s %s\n",
+		    rs[i].kind == TSR_REVKIND_TOKEN ? "token" : "client",
+		    rs[i].kind == TSR_REVKIND_TOKEN ? rs[i].jti : rs[i].client,
+		    at, until, rs[i].reason);
+	}
+}
+
+static int
+revocation_list(struct cli *c, int argc, char **argv)
+{
+	struct tsr_why why = { "" };
+	struct tsr_revocation *rs = NULL;
+	struct tsr_store *st = NULL;
+	size_t n = 0, i;
+	enum tsr_err rc;
+	json_t *arr;
+	int ex;
+
+	if ((ex = cli_parse(c, argc, argv, NULL, 2, 2)) != 0 ||
+	    (ex = cli_open(c, &st)) != 0)
+		return ex;
+	rc = tsr_store_revocation_list(st, time(NULL), &rs, &n, &why);
+	tsr_store_close(st);
+	if (rc != TSR_OK)
+		return cli_fail(rc, &why);
+	if (!c->json) {
+		revocation_table(rs, n);
+		free(rs);
+		return CLI_EXIT_OK;
+	}
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, revocation_json(&rs[i]));
+	free(rs);
+	return cli_print_json(json_pack("{s:o}", "revocations", arr));
+}
+
+int
+cli_revocation(struct cli *c, int argc, char **argv)
+{
+	static const struct cli_verb verbs[] = {
+		{ "list", revocation_list }, { NULL, NULL },
+	};
+
+	return cli_dispatch(c, argc, argv, verbs, 1);
+}
+
+/* What inspect found out about a token. */
+struct inspection {
+	enum tsr_token_verdict	 verdict;
+	struct tsr_token_claims	 claims;
+	struct tsr_keyrow	 key;		/* key.kid "" when unknown */
+	struct tsr_revocation	 revoked;	/* revoked_at 0 when not */
+	const char		*why;		/* the verdict in words */
+};
+
+/* "in 4m12s" or "3m ago". */
+static void
+relative(int64_t at, int64_t now, char *buf, size_t len)
+{
+	int64_t d = at > now ? at - now : now - at;
+
+	if (d >= 86400)
+		(void)snprintf(buf, len, "%s%lldd%lldh%s", at > now ? "in " :
+		    "", (long long)(d / 86400), (long long)(d % 86400 / 3600),
+		    at > now ? "" : " ago");
+	else
+		(void)snprintf(buf, len, "%s%lldh%02lldm%02llds%s",
+		    at > now ? "in " : "", (long long)(d / 3600),
+		    (long long)(d % 3600 / 60), (long long)(d % 60),
+		    at > now ? "" : " ago");
+}
+
+static int
+inspect_token(struct tsr_store *st, const char *token, struct inspection *in)
+{
+	struct tsr_denylist *dl = NULL;
+	const struct tsr_revocation *m = NULL;
+	int ex;
+
+	memset(in, 0, sizeof(*in));
+	if ((ex = check_published(st, token, &in->verdict, &in->claims)) != 0)
+		return ex;
+	in->why = tsr_token_verdict_str(in->verdict);
+	if (in->claims.kid[0] != '\0' &&
+	    tsr_store_key_get(st, in->claims.kid, &in->key, NULL) != TSR_OK)
+		in->key.kid[0] = '\0';
+	if (in->verdict == TSR_TOKEN_UNKNOWN_KID && in->key.kid[0] != '\0')
+		in->why = in->key.state == TSR_KEYSTATE_REVOKED ?
+		    "signed by a revoked key" : "signed by an expired key";
+	if (in->claims.jti[0] != '\0' &&
+	    tsr_denylist_load(st, time(NULL), &dl, NULL) == TSR_OK &&
+	    tsr_denylist_match(dl, in->claims.jti, in->claims.sub,
+	    in->claims.iat, &m))
+		in->revoked = *m;
+	tsr_denylist_destroy(dl);
+	if (in->verdict == TSR_TOKEN_VALID && in->revoked.revoked_at != 0)
+		in->why = "revoked";
+	return 0;
+}
+
+static json_t *
+inspection_json(const struct inspection *in)
+{
+	const struct tsr_token_claims *c = &in->claims;
+	json_t *doc;
+
+	doc = json_pack("{s:b,s:s,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I,"
+	    "s:s}}", "valid", in->verdict == TSR_TOKEN_VALID &&
+	    in->revoked.revoked_at == 0, "reason", in->why, "claims", "iss",
+	    c->iss, "sub", c->sub, "aud", c->aud, "scope", c->scope, "jti",
+	    c->jti, "kid", c->kid, "iat", (json_int_t)c->iat, "nbf",
+	    (json_int_t)c->nbf, "exp", (json_int_t)c->exp, "x5t#S256", c->x5t);
+	if (doc == NULL)
+		return NULL;
+	json_object_set_new(doc, "key", in->key.kid[0] == '\0' ? json_null() :
+	    json_pack("{s:s,s:s}", "kid", in->key.kid, "state",
+	    tsr_store_keystate_name(in->key.state)));
+	json_object_set_new(doc, "revoked", in->revoked.revoked_at == 0 ?
+	    json_null() : revocation_json(&in->revoked));
+	return doc;
+}
+
+static void
+inspection_print(const struct inspection *in, int64_t now)
+{
+	const struct tsr_token_claims *c = &in->claims;
+	char at[32], rel[48];
+
+	printf("verdict:    %s\n", in->verdict == TSR_TOKEN_VALID &&
+	    in->revoked.revoked_at == 0 ? "valid" : in->why);
+	if (in->verdict == TSR_TOKEN_MALFORMED)
+		return;
+	printf("issued to:  %s\naudience:   %s\nscope:      %s\n", c->sub,
+	    c->aud, c->scope[0] ? c->scope : "(none)");
+	cli_format_time(c->iat, at, sizeof(at));
+	relative(c->iat, now, rel, sizeof(rel));
+	printf("issued at:  %s (%s)\n", at, rel);
+	cli_format_time(c->exp, at, sizeof(at));
+	relative(c->exp, now, rel, sizeof(rel));
+	printf("expires at: %s (%s)\n", at, rel);
+	printf("issuer:     %s\nkey:        %s (%s)\njti:        %s\n",
+	    c->iss, c->kid, in->key.kid[0] ? tsr_store_keystate_name(
+	    in->key.state) : "unknown to this store", c->jti);
+	printf("bound to:   client certificate with x5t#S256 %s\n", c->x5t);
+	if (in->revoked.revoked_at != 0) {
+		cli_format_time(in->revoked.revoked_at, at, sizeof(at));
+		printf("revoked:    %s (%s)\n", at, in->revoked.reason);
+	}
+}
+
+static int
+token_inspect(struct cli *c, int argc, char **argv)
+{
+	char buf[TSR_JOSE_MAX_TOKEN + 2];
+	struct tsr_store *st = NULL;
+	struct inspection in;
+	const char *token;
+	int ex;
+
+	if ((ex = cli_parse(c, argc, argv, NULL, 2, 3)) != 0 ||
+	    (ex = read_token(c->n_words == 3 ? c->words[2] : NULL, buf,
+	    sizeof(buf), &token)) != 0 || (ex = cli_open(c, &st)) != 0)
+		return ex;
+	ex = inspect_token(st, token, &in);
+	tsr_store_close(st);
+	if (ex != 0)
+		return ex;
+	if (c->json)
+		ex = cli_print_json(inspection_json(&in));
+	else
+		inspection_print(&in, time(NULL));
+	if (ex == 0 && (in.verdict != TSR_TOKEN_VALID ||
+	    in.revoked.revoked_at != 0)) {
+		fprintf(stderr, "tessera: token is not valid: %s\n", in.why);
+		return CLI_EXIT_ERR;
+	}
+	return ex;
+}
+
+int
+cli_token(struct cli *c, int argc, char **argv)
+{
+	static const struct cli_verb verbs[] = {
+		{ "revoke", token_revoke }, { "inspect", token_inspect },
+		{ NULL, NULL },
+	};
+
+	return cli_dispatch(c, argc, argv, verbs, 1);
+}
