@@ -4,6 +4,7 @@
  * parameters; user text never becomes SQL.
  */
 #include "store.h"
+#include "audit.h"
 
 #include <sqlite3.h>
 #include <stdint.h>
@@ -1300,6 +1301,142 @@ tsr_store_revocation_purge(struct tsr_store *st, int64_t now, int *purged,
 	if ((rc = prep(st, sql_rev_purge, &stmt, why)) == TSR_OK &&
 	    (rc = bind_int(stmt, 1, now, why)) == TSR_OK)
 		rc = run_write(st, stmt, "purge revocations", &changes, why);
+	sqlite3_finalize(stmt);
+	if (purged != NULL)
+		*purged = rc == TSR_OK ? changes : 0;
+	return rc;
+}
+
+/* --- the audit trail ---------------------------------------------- */
+
+#define AUDIT_COLS "at, event, peer, cert_sha256, cn, client, audience," \
+	" scopes, jti, kid, outcome, error, reason"
+#define AUDIT_DEFAULT_LIMIT	100
+
+static const char sql_audit_add[] =
+    "INSERT INTO audit_events (" AUDIT_COLS ")"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+/* NULL parameters do not filter. */
+static const char sql_audit_list[] =
+    "SELECT " AUDIT_COLS " FROM audit_events"
+    " WHERE at >= ?1 AND (?2 IS NULL OR client = ?2)"
+    " AND (?3 IS NULL OR audience = ?3) AND (?4 IS NULL OR outcome = ?4)"
+    " ORDER BY at DESC, id DESC LIMIT ?5";
+static const char sql_audit_purge[] =
+    "DELETE FROM audit_events WHERE at < ?1";
+
+/* The text fields of an event, in column order after `at`. */
+static void
+audit_fields(const struct tsr_audit_event *e, const char *f[12],
+    size_t sz[12])
+{
+	const char *v[12] = { e->event, e->peer, e->cert_sha256, e->cn,
+		e->client, e->audience, e->scopes, e->jti, e->kid, e->outcome,
+		e->error, e->reason };
+	const size_t s[12] = { sizeof(e->event), sizeof(e->peer),
+		sizeof(e->cert_sha256), sizeof(e->cn), sizeof(e->client),
+		sizeof(e->audience), sizeof(e->scopes), sizeof(e->jti),
+		sizeof(e->kid), sizeof(e->outcome), sizeof(e->error),
+		sizeof(e->reason) };
+
+	memcpy(f, v, sizeof(v));
+	memcpy(sz, s, sizeof(s));
+}
+
+static enum tsr_err
+audit_insert(struct tsr_store *st, sqlite3_stmt *stmt,
+    const struct tsr_audit_event *e, struct tsr_why *why)
+{
+	const char *f[12];
+	size_t sz[12];
+	enum tsr_err rc;
+	int i;
+
+	audit_fields(e, f, sz);
+	sqlite3_reset(stmt);
+	if ((rc = bind_int(stmt, 1, e->at, why)) != TSR_OK)
+		return rc;
+	for (i = 0; i < 12; i++)
+		if ((rc = bind_opt_field(stmt, i + 2, f[i], sz[i], why)) !=
+		    TSR_OK)
+			return rc;
+	return run_write(st, stmt, "write audit event", NULL, why);
+}
+
+enum tsr_err
+tsr_store_audit_add(struct tsr_store *st, const struct tsr_audit_event *evs,
+    size_t n, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	size_t i;
+
+	if ((rc = tsr_store_begin(st, why)) != TSR_OK)
+		return rc;
+	if ((rc = prep(st, sql_audit_add, &stmt, why)) == TSR_OK)
+		for (i = 0; i < n && rc == TSR_OK; i++)
+			rc = audit_insert(st, stmt, &evs[i], why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_OK)
+		return tsr_store_commit(st, why);
+	tsr_store_rollback(st);
+	return rc;
+}
+
+static enum tsr_err
+read_audit(sqlite3_stmt *stmt, void *row)
+{
+	struct tsr_audit_event *e = row;
+	char *f[12];
+	const char *cf[12];
+	size_t sz[12];
+	int i;
+
+	memset(e, 0, sizeof(*e));
+	audit_fields(e, cf, sz);
+	memcpy(f, cf, sizeof(f));	/* the same fields, writable */
+	e->at = sqlite3_column_int64(stmt, 0);
+	for (i = 0; i < 12; i++)
+		if (!col_opt_text(stmt, i + 1, f[i], sz[i]))
+			return TSR_ERR_DB;
+	return TSR_OK;
+}
+
+enum tsr_err
+tsr_store_audit_list(struct tsr_store *st, const struct tsr_audit_filter *f,
+    struct tsr_audit_event **out, size_t *out_n, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = prep(st, sql_audit_list, &stmt, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 1, f->since, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 2, f->client, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 3, f->audience, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 4, f->outcome, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 5, f->limit ? (int64_t)f->limit :
+	    AUDIT_DEFAULT_LIMIT, why)) == TSR_OK &&
+	    (rc = collect(st, stmt, sizeof(**out), read_audit, &rows, out_n,
+	    why)) == TSR_OK)
+		*out = rows;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+enum tsr_err
+tsr_store_audit_purge(struct tsr_store *st, int64_t before, int *purged,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if ((rc = prep(st, sql_audit_purge, &stmt, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 1, before, why)) == TSR_OK)
+		rc = run_write(st, stmt, "purge audit events", &changes, why);
 	sqlite3_finalize(stmt);
 	if (purged != NULL)
 		*purged = rc == TSR_OK ? changes : 0;

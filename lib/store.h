@@ -201,4 +201,30 @@ TSR_MUST_CHECK enum tsr_err tsr_store_revocation_list(struct tsr_store *st,
 TSR_MUST_CHECK enum tsr_err tsr_store_revocation_purge(struct tsr_store *st,
     int64_t now, int *purged, struct tsr_why *why);
 
+/* --- the audit trail ---------------------------------------------- */
+
+struct tsr_audit_event;		/* audit.h */
+
+/* Which events to list; NULL or 0 members do not filter. */
+struct tsr_audit_filter {
+	int64_t		 since;		/* at >= since */
+	const char	*client;
+	const char	*audience;
+	const char	*outcome;
+	size_t		 limit;		/* newest first; 0 = 100 */
+};
+
+/* Write n events in one transaction. */
+TSR_MUST_CHECK enum tsr_err tsr_store_audit_add(struct tsr_store *st,
+    const struct tsr_audit_event *evs, size_t n, struct tsr_why *why);
+
+/* Matching events, newest first; free(*out). */
+TSR_MUST_CHECK enum tsr_err tsr_store_audit_list(struct tsr_store *st,
+    const struct tsr_audit_filter *f, struct tsr_audit_event **out,
+    size_t *out_n, struct tsr_why *why);
+
+/* Delete events older than before; *purged (may be NULL) counts. */
+TSR_MUST_CHECK enum tsr_err tsr_store_audit_purge(struct tsr_store *st,
+    int64_t before, int *purged, struct tsr_why *why);
+
 #endif

@@ -79,7 +79,9 @@ int cli_migrate(struct cli *c, int argc, char **argv);
 int cli_client(struct cli *c, int argc, char **argv);
 int cli_grant(struct cli *c, int argc, char **argv);
 int cli_key(struct cli *c, int argc, char **argv);
+int cli_policy(struct cli *c, int argc, char **argv);
 int cli_token(struct cli *c, int argc, char **argv);
+int cli_audit(struct cli *c, int argc, char **argv);
 int cli_revocation(struct cli *c, int argc, char **argv);
 int cli_client_revoke_tokens(struct cli *c, int argc, char **argv);
 

@@ -1,5 +1,7 @@
 #include "http.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -183,6 +185,52 @@ peer_identity(struct http *h, struct MHD_Connection *conn,
 	snap_put(cs);
 }
 
+/* The caller's address, for the audit trail. */
+static void
+peer_address(struct MHD_Connection *conn, char *buf, size_t len)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+
+	buf[0] = '\0';
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+		    buf, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+		    &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+		    (socklen_t)len);
+}
+
+/* One audit event per OAuth request; never the token itself. */
+static void
+audit(struct http *h, struct MHD_Connection *conn, const struct req *rq,
+    const struct oauth_request *orq, const struct oauth_reply *orp)
+{
+	struct tsr_audit_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.at = time(NULL);
+	tsr_audit_set(ev.event, sizeof(ev.event), routes[rq->route].path + 1);
+	peer_address(conn, ev.peer, sizeof(ev.peer));
+	tsr_audit_set(ev.cert_sha256, sizeof(ev.cert_sha256),
+	    orq->peer->sha256_hex);
+	tsr_audit_set(ev.cn, sizeof(ev.cn), orq->peer->cn);
+	tsr_audit_set(ev.client, sizeof(ev.client), orp->client);
+	tsr_audit_set(ev.audience, sizeof(ev.audience), orp->audience);
+	tsr_audit_set(ev.scopes, sizeof(ev.scopes), orp->scope);
+	tsr_audit_set(ev.jti, sizeof(ev.jti), orp->jti);
+	tsr_audit_set(ev.kid, sizeof(ev.kid), orp->kid);
+	tsr_audit_set(ev.outcome, sizeof(ev.outcome), orp->outcome);
+	tsr_audit_set(ev.error, sizeof(ev.error), orp->error);
+	tsr_audit_set(ev.reason, sizeof(ev.reason), orp->reason);
+	if (h->s->audit != NULL)
+		(void)tsr_audit_push(h->s->audit, &ev);
+}
+
 typedef void (*oauth_fn)(struct server *, const struct oauth_request *,
     struct oauth_reply *);
 
@@ -217,6 +265,7 @@ serve_oauth(struct http *h, struct MHD_Connection *conn, struct req *rq,
 		    routes[rq->route].path,
 		    orp.client[0] ? orp.client : "-",
 		    orq.peer_ok ? peer.cn : "-", orp.reason ? orp.reason : "-");
+	audit(h, conn, rq, &orq, &orp);
 	ret = send_reply(conn, &r);
 	free(orp.body);
 	return ret;
@@ -235,10 +284,32 @@ answer_static(struct MHD_Connection *conn, struct req *rq, unsigned status,
 	return send_reply(conn, &r);
 }
 
+/* OAuth requests answered before their body: still an audit event. */
+static void
+audit_early(struct http *h, struct MHD_Connection *conn,
+    const struct req *rq, unsigned status, const char *reason)
+{
+	struct oauth_request orq;
+	struct oauth_reply orp;
+	struct tls_peer none;
+
+	if (rq->route < 0 || !routes[rq->route].post)
+		return;
+	memset(&orq, 0, sizeof(orq));
+	memset(&none, 0, sizeof(none));
+	orq.peer = &none;
+	memset(&orp, 0, sizeof(orp));
+	orp.status = status;
+	orp.outcome = "denied";
+	orp.error = "invalid_request";
+	orp.reason = reason;
+	audit(h, conn, rq, &orq, &orp);
+}
+
 /* The checks that need no body: path, method, declared size. */
 static bool
-early_answer(struct MHD_Connection *conn, struct req *rq, const char *method,
-    enum MHD_Result *ret)
+early_answer(struct http *h, struct MHD_Connection *conn, struct req *rq,
+    const char *method, enum MHD_Result *ret)
 {
 	const char *cl;
 	bool is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
@@ -251,6 +322,7 @@ early_answer(struct MHD_Connection *conn, struct req *rq, const char *method,
 		return true;
 	}
 	if (routes[rq->route].post ? !is_post : !is_get) {
+		audit_early(h, conn, rq, 405, "method not allowed");
 		*ret = answer_static(conn, rq, 405,
 		    "{\"error\":\"invalid_request\"}",
 		    routes[rq->route].post ? "POST" : "GET, HEAD");
@@ -261,6 +333,7 @@ early_answer(struct MHD_Connection *conn, struct req *rq, const char *method,
 	/* SPEC: a body over 4 KiB is refused before it is read. */
 	if (cl != NULL && (strlen(cl) > 9 ||
 	    strtoul(cl, NULL, 10) > FORM_MAX_BODY)) {
+		audit_early(h, conn, rq, 413, "body too large");
 		*ret = answer_static(conn, rq, 413,
 		    "{\"error\":\"invalid_request\"}", NULL);
 		return true;
@@ -272,9 +345,11 @@ static enum MHD_Result
 dispatch(struct http *h, struct MHD_Connection *conn, struct req *rq)
 {
 	rq->answered = true;
-	if (rq->too_big)
+	if (rq->too_big) {
+		audit_early(h, conn, rq, 413, "body too large");
 		return answer_static(conn, rq, 413,
 		    "{\"error\":\"invalid_request\"}", NULL);
+	}
 	switch (routes[rq->route].route) {
 	case ROUTE_TOKEN:
 		return serve_oauth(h, conn, rq, oauth_token);
@@ -318,7 +393,7 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 		rq->route = find_route(url);
 		rq->method = method;
 		atomic_fetch_add(&h->s->inflight, 1);
-		if (early_answer(conn, rq, method, &ret))
+		if (early_answer(h, conn, rq, method, &ret))
 			return ret;
 		return MHD_YES;
 	}

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "denylist.h"
 #include "form.h"
 #include "policy.h"
@@ -23,6 +24,8 @@ oauth_error(struct oauth_reply *rp, unsigned status, const char *code,
 
 	rp->status = status;
 	rp->reason = reason;
+	rp->error = code;
+	rp->outcome = "denied";
 	rp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
 	rp->body_len = rp->body ? strlen(rp->body) : 0;
 	json_decref(doc);
@@ -165,6 +168,8 @@ token_reply(struct oauth_reply *rp, const char *token, int64_t ttl_s,
 	}
 	rp->status = 200;
 	rp->body_len = strlen(rp->body);
+	rp->outcome = "issued";
+	tsr_audit_set(rp->scope, sizeof(rp->scope), scope);
 }
 
 static void
@@ -172,6 +177,7 @@ mint(struct server *s, const struct tsr_client *c, const struct tsr_grant *g,
     const char *scope, const struct oauth_request *rq, struct oauth_reply *rp)
 {
 	struct snap *ks = snap_get(&s->keys);
+	const struct tsr_key *key;
 	struct tsr_token_req tr;
 	char *token = NULL;
 
@@ -191,9 +197,9 @@ mint(struct server *s, const struct tsr_client *c, const struct tsr_grant *g,
 	/* SPEC: exp = iat + min(grant's ttl, server's --token-ttl). */
 	tr.ttl_s = g->ttl_s > 0 && g->ttl_s < s->cfg.token_ttl_s ? g->ttl_s :
 	    s->cfg.token_ttl_s;
-	if (tsr_token_mint(tsr_keyring_active(
-	    ((const struct keys_view *)snap_obj(ks))->kr), &tr, &token, NULL,
-	    rp->jti, NULL) != TSR_OK)
+	key = tsr_keyring_active(((const struct keys_view *)snap_obj(ks))->kr);
+	tsr_audit_set(rp->kid, sizeof(rp->kid), tsr_key_kid(key));
+	if (tsr_token_mint(key, &tr, &token, NULL, rp->jti, NULL) != TSR_OK)
 		oauth_error(rp, 503, "temporarily_unavailable",
 		    "signing failed");
 	else
@@ -326,6 +332,7 @@ deny_token(struct server *s, const struct tsr_token_claims *c,
 		return;
 	}
 	rp->reason = "token revoked";
+	rp->outcome = "revoked";
 	empty_reply(rp, 200);
 }
 
@@ -336,6 +343,7 @@ oauth_revoke(struct server *s, const struct oauth_request *rq,
 	struct tsr_token_claims c;
 	struct snap *ps = snap_get(&s->policy);
 	const struct tsr_client *cl;
+	enum tsr_token_verdict v;
 	struct form *f = NULL;
 	const char *token;
 
@@ -348,9 +356,12 @@ oauth_revoke(struct server *s, const struct oauth_request *rq,
 	if ((cl = authenticate(snap_obj(ps), rq, rp)) == NULL ||
 	    (token = token_param(rq, f, rp)) == NULL)
 		goto out;
+	v = check_token(s, token, time(NULL), &c);
+	memcpy(rp->jti, c.jti, sizeof(rp->jti));
 	/* RFC 7009 §2.2: an invalid token is not an error. */
-	if (check_token(s, token, time(NULL), &c) != TSR_TOKEN_VALID) {
+	if (v != TSR_TOKEN_VALID) {
 		rp->reason = "invalid or expired token: nothing to revoke";
+		rp->outcome = "ignored";
 		empty_reply(rp, 200);
 	} else if (strcmp(c.sub, cl->name) != 0) {
 		oauth_error(rp, 400, "invalid_request",
@@ -385,6 +396,7 @@ active_reply(const struct tsr_token_claims *c, struct oauth_reply *rp)
 	}
 	rp->status = 200;
 	rp->body_len = strlen(rp->body);
+	rp->outcome = "active";
 }
 
 /* Is the token live and meant for the caller?  Why not, if not. */
@@ -424,6 +436,7 @@ oauth_introspect(struct server *s, const struct oauth_request *rq,
 	    (token = token_param(rq, f, rp)) == NULL)
 		goto out;
 	if ((rp->reason = introspect_reason(s, token, cl->name, &c)) != NULL) {
+		rp->outcome = "inactive";
 		rp->status = 200;
 		rp->body = strdup("{\"active\":false}");
 		rp->body_len = rp->body ? strlen(rp->body) : 0;
@@ -431,6 +444,8 @@ oauth_introspect(struct server *s, const struct oauth_request *rq,
 		active_reply(&c, rp);
 	}
 	memcpy(rp->jti, c.jti, sizeof(rp->jti));
+	memcpy(rp->kid, c.kid, sizeof(rp->kid));
+	tsr_audit_set(rp->audience, sizeof(rp->audience), c.aud);
 out:
 	free(f);
 	snap_put(ps);

@@ -30,6 +30,10 @@ struct oauth_reply {
 	char		 client[TSR_STORE_MAX_NAME + 1];
 	char		 audience[TSR_STORE_MAX_NAME + 1];
 	char		 jti[TSR_TOKEN_JTI_BUF];
+	char		 kid[TSR_KEY_KID_BUF];
+	char		 scope[TSR_STORE_MAX_SCOPES + 1];
+	const char	*outcome;	/* static: issued, denied, active, ... */
+	const char	*error;		/* static: the OAuth error code */
 	const char	*reason;	/* static: why a request was denied */
 };
 

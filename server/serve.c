@@ -33,6 +33,8 @@
 #define SERVE_ENSURE_S		5	/* expiry of retired keys */
 #define SERVE_DRAIN_S		10	/* SIGTERM: wait for requests */
 #define SERVE_OLD_DAEMON_S	60	/* a replaced daemon's grace */
+#define SERVE_AUDIT_QUEUE	4096	/* events waiting for the writer */
+#define SERVE_AUDIT_BATCH	256	/* events per transaction */
 
 static volatile sig_atomic_t got_term, got_hup;
 
@@ -93,7 +95,7 @@ creds_free(void *p)
 /* Raw option text of `tessera serve`, before checking. */
 struct serve_args {
 	const char *listen, *cert, *key, *ca, *crl, *issuer, *ttl, *period;
-	const char *max_age, *skew, *bits, *threads, *log_level;
+	const char *max_age, *skew, *bits, *threads, *log_level, *retention;
 };
 
 static int
@@ -174,6 +176,8 @@ check_cfg(const struct serve_args *a, struct server_cfg *cfg, char *addr,
 	    parse_duration_opt("jwks-max-age", a->max_age, 300,
 	    &cfg->jwks_max_age_s) ||
 	    parse_duration_opt("clock-skew", a->skew, 60, &cfg->clock_skew_s) ||
+	    parse_duration_opt("audit-retention", a->retention, 30 * 86400,
+	    &cfg->audit_retention_s) ||
 	    parse_uint_opt("key-bits", a->bits, 2048, 4096, &bits) ||
 	    parse_uint_opt("threads", a->threads, 1, 256, &threads))
 		return -1;
@@ -361,6 +365,78 @@ prepare_store(struct server *s, struct tsr_store *st)
 	return 0;
 }
 
+/* The audit writer: its own connection, batches, one transaction each. */
+struct audit_writer {
+	struct server		*s;
+	struct tsr_store	*st;
+	pthread_t		 thread;
+	atomic_bool		 stop;
+	bool			 running;
+};
+
+static void *
+audit_main(void *arg)
+{
+	struct audit_writer *w = arg;
+	struct tsr_audit_event *batch;
+	struct tsr_why why;
+	size_t n;
+
+	if ((batch = calloc(SERVE_AUDIT_BATCH, sizeof(*batch))) == NULL)
+		return NULL;
+	for (;;) {
+		n = tsr_audit_pop(w->s->audit, batch, SERVE_AUDIT_BATCH, 200);
+		tsr_err_clear(&why);
+		if (n > 0 &&
+		    tsr_store_audit_add(w->st, batch, n, &why) != TSR_OK)
+			log_warnx("audit: %zu event(s) lost: %s", n, why.msg);
+		/* On stop, leave only once the queue is empty. */
+		if (n == 0 && atomic_load(&w->stop))
+			break;
+	}
+	free(batch);
+	return NULL;
+}
+
+static int
+audit_start(struct audit_writer *w, struct server *s)
+{
+	struct tsr_why why = { "" };
+
+	w->s = s;
+	if ((s->audit = tsr_audit_queue_create(SERVE_AUDIT_QUEUE)) == NULL ||
+	    tsr_store_open(s->cfg.db_path, &w->st, &why) != TSR_OK) {
+		log_warnx("audit: %s", why.msg[0] ? why.msg : "out of memory");
+		return -1;
+	}
+	if (pthread_create(&w->thread, NULL, audit_main, w) != 0) {
+		log_warnx("audit: cannot start the writer thread");
+		return -1;
+	}
+	w->running = true;
+	return 0;
+}
+
+/* After the listener stopped: write what is queued, then close. */
+static void
+audit_stop(struct audit_writer *w)
+{
+	if (w->running) {
+		atomic_store(&w->stop, true);
+		pthread_join(w->thread, NULL);
+	}
+	tsr_store_close(w->st);
+	if (w->s != NULL) {
+		if (w->s->audit != NULL &&
+		    tsr_audit_dropped(w->s->audit) > 0)
+			log_warnx("audit: %llu event(s) dropped, queue full",
+			    (unsigned long long)tsr_audit_dropped(
+			    w->s->audit));
+		tsr_audit_queue_destroy(w->s->audit);
+		w->s->audit = NULL;
+	}
+}
+
 /* What the loop keeps between ticks. */
 struct loop {
 	struct server	*s;
@@ -395,9 +471,10 @@ poll_store(struct loop *l)
 		l->deny_gen = dg;
 }
 
-/* Entries whose tokens have all expired leave the deny-list. */
+/* Entries whose tokens have all expired leave the deny-list; audit
+ * events older than the retention go. */
 static void
-purge_denylist(struct loop *l, time_t now)
+purge_old(struct loop *l, time_t now)
 {
 	struct tsr_why why = { "" };
 	int purged = 0;
@@ -406,6 +483,12 @@ purge_denylist(struct loop *l, time_t now)
 		log_warnx("cannot purge the deny-list: %s", why.msg);
 	else if (purged > 0)
 		log_info("purged %d expired deny-list entries", purged);
+	tsr_err_clear(&why);
+	if (tsr_store_audit_purge(l->st, now - l->s->cfg.audit_retention_s,
+	    &purged, &why) != TSR_OK)
+		log_warnx("cannot purge the audit trail: %s", why.msg);
+	else if (purged > 0)
+		log_info("purged %d audit event(s) past retention", purged);
 }
 
 /* Scheduled rotation, and the upkeep of the key set. */
@@ -437,7 +520,7 @@ tend_keys(struct loop *l, time_t now)
 		else if (rc != TSR_ERR_CONFLICT)
 			log_warnx("rotation failed: %s", tsr_err_text(&why, rc));
 	} else if (now - l->last_ensure >= SERVE_ENSURE_S) {
-		purge_denylist(l, now);
+		purge_old(l, now);
 		rc = tsr_keyring_ensure(l->st, &o, now, &rep, &why);
 		if (rc == TSR_OK)
 			report_keys(&rep);
@@ -640,9 +723,11 @@ cli_serve(struct cli *c, int argc, char **argv)
 		{ .name = "key-bits", .value = &a.bits },
 		{ .name = "threads", .value = &a.threads },
 		{ .name = "log-level", .value = &a.log_level },
+		{ .name = "audit-retention", .value = &a.retention },
 		{ .name = NULL },
 	};
 	static struct server s;	/* one per process, shared by threads */
+	struct audit_writer aw = { 0 };
 	struct loop l = { 0 };
 	char addr[64];
 	int ex, level = LOG_LEVEL_INFO;
@@ -668,11 +753,13 @@ cli_serve(struct cli *c, int argc, char **argv)
 	/* The first poll settles them. */
 	l.policy_gen = l.keys_gen = l.deny_gen = -1;
 	install_signals();
-	ex = start(&s, &l, &a) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERR;
-	if (ex == CLI_EXIT_OK) {
+	ex = audit_start(&aw, &s) == 0 && start(&s, &l, &a) == 0 ?
+	    CLI_EXIT_OK : CLI_EXIT_ERR;
+	if (ex == CLI_EXIT_OK)
 		run_loop(&l);
+	audit_stop(&aw);
+	if (ex == CLI_EXIT_OK)
 		log_info("stopped");
-	}
 	tsr_store_close(l.st);
 	tsr_store_close(s.writer);
 	pthread_mutex_destroy(&s.writer_mu);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "keyring.h"
 #include "snap.h"
 #include "store.h"
@@ -30,6 +31,7 @@ struct server_cfg {
 	int64_t		 rotation_period_s;
 	int64_t		 jwks_max_age_s;
 	int64_t		 clock_skew_s;
+	int64_t		 audit_retention_s;
 	int		 key_bits;
 	unsigned	 threads;
 	unsigned	 conn_limit;
@@ -49,6 +51,7 @@ struct server {
 	struct snap_slot	 keys;		/* struct keys_view */
 	struct snap_slot	 creds;		/* struct tls_creds */
 	struct snap_slot	 deny;		/* struct tsr_denylist */
+	struct tsr_audit_queue	*audit;
 	/* The request threads' one connection for writing (revocations). */
 	pthread_mutex_t		 writer_mu;
 	struct tsr_store	*writer;

@@ -252,6 +252,8 @@ tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
 	unsigned n = 0, i, imported = 0, status = 0;
 	int rc = -1;
 
+	/* On failure peer keeps only the fingerprint, never a CN we did not
+	 * verify. */
 	memset(peer, 0, sizeof(*peer));
 	*reason = "no client certificate";
 	if ((der = gnutls_certificate_get_peers(session, &n)) == NULL ||
@@ -268,6 +270,10 @@ tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
 		    GNUTLS_X509_FMT_DER) < 0)
 			goto out;
 	}
+	/* Fingerprint first: the audit trail names refused certificates. */
+	*reason = "cannot hash the certificate";
+	if (peer_digests(&der[0], peer) != 0)
+		goto out;
 	/* Checks the signatures up to our CA, the validity periods, the
 	 * CRLs and, where an EKU extension is present, clientAuth. */
 	if (gnutls_x509_trust_list_verify_crt2(c->trust, chain, n, &purpose,
@@ -276,9 +282,6 @@ tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
 		goto out;
 	}
 	if (peer_cn(chain[0], peer, reason) != 0)
-		goto out;
-	*reason = "cannot hash the certificate";
-	if (peer_digests(&der[0], peer) != 0)
 		goto out;
 	*reason = NULL;
 	rc = 0;

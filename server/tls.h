@@ -53,7 +53,8 @@ int64_t tls_creds_cert_expiry(const struct tls_creds *c);
  * Verify the peer's certificate chain of session against c's client CA:
  * signature chain, validity period, CRL, clientAuth EKU when an EKU
  * extension is present, exactly one CN.  0 and *peer filled on success;
- * -1 and *reason (a static string for the audit trail) on failure.
+ * -1 and *reason (a static string for the audit trail) on failure, with
+ * only peer->sha256_hex and x5t filled when a certificate was presented.
  */
 int tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
     struct tls_peer *peer, const char **reason);

@@ -1,0 +1,66 @@
+/*
+ * audit: the trail of every token request, revocation and introspection,
+ * with the internal reason a response deliberately does not give.
+ *
+ * Request threads push events into a bounded in-memory queue without
+ * waiting on the database; one writer drains it in batches into the store
+ * (tsr_store_audit_add).  A full queue drops the event and counts the
+ * drop rather than slow a request down.  Events never hold a token or key:
+ * a jti, a kid and a certificate fingerprint identify what happened.
+ */
+#ifndef TSR_AUDIT_H
+#define TSR_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+#define TSR_AUDIT_MAX_REASON	128
+#define TSR_AUDIT_MAX_PEER	64
+#define TSR_AUDIT_MAX_SCOPES	TSR_STORE_MAX_SCOPES
+
+struct tsr_audit_event {
+	int64_t	at;
+	char	event[16];			/* token, revoke, introspect */
+	char	peer[TSR_AUDIT_MAX_PEER];	/* address of the caller */
+	char	cert_sha256[65];		/* hex, "" without a cert */
+	char	cn[TSR_STORE_MAX_CN + 1];
+	char	client[TSR_STORE_MAX_NAME + 1];
+	char	audience[TSR_STORE_MAX_NAME + 1];
+	char	scopes[TSR_AUDIT_MAX_SCOPES + 1];
+	char	jti[TSR_STORE_MAX_JTI + 1];
+	char	kid[TSR_STORE_MAX_KID + 1];
+	char	outcome[16];			/* issued, denied, ... */
+	char	error[32];			/* OAuth error code or "" */
+	char	reason[TSR_AUDIT_MAX_REASON];
+};
+
+struct tsr_audit_queue;
+
+/* A queue of at most capacity events.  NULL when out of memory. */
+struct tsr_audit_queue *tsr_audit_queue_create(size_t capacity);
+void tsr_audit_queue_destroy(struct tsr_audit_queue *q);
+
+/* Copy ev in; false (and one more drop counted) when the queue is full.
+ * Thread-safe. */
+bool tsr_audit_push(struct tsr_audit_queue *q,
+    const struct tsr_audit_event *ev);
+
+/*
+ * Move up to max events into out, waiting up to wait_ms for the first
+ * one.  Returns how many.  Thread-safe; meant for one writer.
+ */
+size_t tsr_audit_pop(struct tsr_audit_queue *q, struct tsr_audit_event *out,
+    size_t max, int wait_ms);
+
+/* Events dropped because the queue was full, since creation. */
+uint64_t tsr_audit_dropped(struct tsr_audit_queue *q);
+
+/* Copy src into a fixed field, cutting it to fit: audit fields are for
+ * people, and a cut value is better than no event. */
+void tsr_audit_set(char *dst, size_t size, const char *src);
+
+#endif

@@ -1,0 +1,108 @@
+/* The audit subcommand: what happened, with the reasons responses omit. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "cli.h"
+#include "duration.h"
+#include "store.h"
+
+#define CLI_AUDIT_MAX_LIMIT	100000
+
+static json_t *
+event_json(const struct tsr_audit_event *e)
+{
+	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
+	    "s:s}", "at", (json_int_t)e->at, "event", e->event, "peer",
+	    e->peer, "cert_sha256", e->cert_sha256, "cn", e->cn, "client",
+	    e->client, "audience", e->audience, "scopes", e->scopes, "jti",
+	    e->jti, "kid", e->kid, "outcome", e->outcome, "error", e->error,
+	    "reason", e->reason);
+}
+
+static void
+event_table(const struct tsr_audit_event *es, size_t n)
+{
+	char at[32];
+	size_t i;
+
+	printf("%-21s %-10s %-9s %-20s %-20s %-22s %s\n", "AT", "EVENT",
+	    "OUTCOME", "CLIENT", "AUDIENCE", "ERROR", "REASON");
+	for (i = 0; i < n; i++) {
+		cli_format_time(es[i].at, at, sizeof(at));
+		printf("%-21s %-10s %-9s %-20s %-20s %-22s %s\n", at,
+		    es[i].event, es[i].outcome, es[i].client[0] ?
+		    es[i].client : "-", es[i].audience[0] ? es[i].audience :
+		    "-", es[i].error[0] ? es[i].error : "-", es[i].reason);
+	}
+}
+
+static int
+parse_limit(const char *text, size_t *out)
+{
+	char *end;
+	long long v;
+
+	if (text == NULL)
+		return 0;
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || v < 1 ||
+	    v > CLI_AUDIT_MAX_LIMIT) {
+		fprintf(stderr, "tessera: --limit must be 1 to %d\n",
+		    CLI_AUDIT_MAX_LIMIT);
+		return CLI_EXIT_ERR;
+	}
+	*out = (size_t)v;
+	return 0;
+}
+
+int
+cli_audit(struct cli *c, int argc, char **argv)
+{
+	const char *since = NULL, *limit = NULL;
+	struct tsr_audit_filter f = { 0 };
+	struct args_opt opts[] = {
+		{ .name = "since", .value = &since },
+		{ .name = "client", .value = &f.client },
+		{ .name = "audience", .value = &f.audience },
+		{ .name = "outcome", .value = &f.outcome },
+		{ .name = "limit", .value = &limit },
+		{ .name = NULL },
+	};
+	struct tsr_audit_event *es = NULL;
+	struct tsr_why why = { "" };
+	struct tsr_store *st = NULL;
+	int64_t since_s = 0;
+	size_t n = 0, i;
+	enum tsr_err rc;
+	json_t *arr;
+	int ex;
+
+	if ((ex = cli_parse(c, argc, argv, opts, 1, 1)) != 0)
+		return ex;
+	if (since != NULL &&
+	    (rc = tsr_duration_parse(since, &since_s, &why)) != TSR_OK)
+		return cli_fail(rc, &why);
+	if ((ex = parse_limit(limit, &f.limit)) != 0 ||
+	    (ex = cli_open(c, &st)) != 0)
+		return ex;
+	f.since = since != NULL ? time(NULL) - since_s : 0;
+	rc = tsr_store_audit_list(st, &f, &es, &n, &why);
+	tsr_store_close(st);
+	if (rc != TSR_OK)
+		return cli_fail(rc, &why);
+	if (!c->json) {
+		event_table(es, n);
+		free(es);
+		return CLI_EXIT_OK;
+	}
+	arr = json_array();
+	for (i = 0; i < n; i++)
+		json_array_append_new(arr, event_json(&es[i]));
+	free(es);
+	return cli_print_json(json_pack("{s:o}", "events", arr));
+}
