@@ -8,6 +8,7 @@
 
 #include <microhttpd.h>
 
+#include "denylist.h"
 #include "form.h"
 #include "log.h"
 #include "oauth.h"
@@ -29,20 +30,25 @@ enum route {
 	ROUTE_JWKS,
 	ROUTE_DISCOVERY,
 	ROUTE_HEALTHZ,
+	ROUTE_METRICS,
 };
 
 static const struct {
 	const char	*path;
 	enum route	 route;
 	bool		 post;		/* else GET and HEAD */
+	const char	*metric;	/* route label in /metrics */
 } routes[] = {
-	{ "/token", ROUTE_TOKEN, true },
-	{ "/revoke", ROUTE_REVOKE, true },
-	{ "/introspect", ROUTE_INTROSPECT, true },
-	{ "/.well-known/jwks.json", ROUTE_JWKS, false },
-	{ "/.well-known/oauth-authorization-server", ROUTE_DISCOVERY, false },
-	{ "/.well-known/openid-configuration", ROUTE_DISCOVERY, false },
-	{ "/healthz", ROUTE_HEALTHZ, false },
+	{ "/token", ROUTE_TOKEN, true, "token" },
+	{ "/revoke", ROUTE_REVOKE, true, "revoke" },
+	{ "/introspect", ROUTE_INTROSPECT, true, "introspect" },
+	{ "/.well-known/jwks.json", ROUTE_JWKS, false, "jwks" },
+	{ "/.well-known/oauth-authorization-server", ROUTE_DISCOVERY, false,
+	    "discovery" },
+	{ "/.well-known/openid-configuration", ROUTE_DISCOVERY, false,
+	    "discovery" },
+	{ "/healthz", ROUTE_HEALTHZ, false, "healthz" },
+	{ "/metrics", ROUTE_METRICS, false, "metrics" },
 };
 
 /* One request, kept by libmicrohttpd between calls. */
@@ -167,6 +173,55 @@ serve_healthz(struct http *h, struct MHD_Connection *conn, unsigned *status)
 	return send_reply(conn, &r);
 }
 
+static void
+sample_gauges(struct server *s, struct metrics_gauges *g)
+{
+	struct snap *ks = snap_get(&s->keys), *cs = snap_get(&s->creds);
+	struct snap *ds = snap_get(&s->deny);
+	int64_t now = time(NULL);
+
+	memset(g, 0, sizeof(*g));
+	if (ks != NULL)
+		g->active_key_age_s = now - tsr_keyring_active_since(
+		    ((const struct keys_view *)snap_obj(ks))->kr);
+	if (cs != NULL)
+		g->tls_cert_expiry_s = tls_creds_cert_expiry(snap_obj(cs)) -
+		    now;
+	if (ds != NULL)
+		g->denylist_entries = (int64_t)tsr_denylist_size(snap_obj(ds));
+	g->audit_dropped = s->audit ? tsr_audit_dropped(s->audit) : 0;
+	g->db_ok = atomic_load(&s->db_ok);
+	snap_put(ks);
+	snap_put(cs);
+	snap_put(ds);
+}
+
+static enum MHD_Result
+serve_metrics(struct http *h, struct MHD_Connection *conn, unsigned *status)
+{
+	struct metrics_gauges g;
+	struct reply r;
+	enum MHD_Result ret;
+	char *text;
+	size_t len = 0;
+
+	sample_gauges(h->s, &g);
+	if ((text = metrics_render(h->s->metrics, &g, &len)) == NULL) {
+		simple_reply(&r, 503, "{\"error\":\"temporarily_unavailable\"}");
+		*status = r.status;
+		return send_reply(conn, &r);
+	}
+	simple_reply(&r, 200, "");
+	r.body = text;
+	r.body_len = len;
+	r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+	r.cache = "no-store";
+	*status = 200;
+	ret = send_reply(conn, &r);
+	free(text);
+	return ret;
+}
+
 /* The verified identity of the TLS peer, if any. */
 static void
 peer_identity(struct http *h, struct MHD_Connection *conn,
@@ -231,6 +286,19 @@ audit(struct http *h, struct MHD_Connection *conn, const struct req *rq,
 		(void)tsr_audit_push(h->s->audit, &ev);
 }
 
+static void
+count_outcome(struct metrics *m, enum route route,
+    const struct oauth_reply *orp)
+{
+	if (route == ROUTE_TOKEN)
+		metrics_token(m, orp->error ? orp->error : "issued",
+		    orp->error ? NULL : orp->audience);
+	else if (route == ROUTE_REVOKE)
+		metrics_revocation(m, orp->outcome);
+	else
+		metrics_introspection(m, orp->outcome);
+}
+
 typedef void (*oauth_fn)(struct server *, const struct oauth_request *,
     struct oauth_reply *);
 
@@ -266,6 +334,7 @@ serve_oauth(struct http *h, struct MHD_Connection *conn, struct req *rq,
 		    orp.client[0] ? orp.client : "-",
 		    orq.peer_ok ? peer.cn : "-", orp.reason ? orp.reason : "-");
 	audit(h, conn, rq, &orq, &orp);
+	count_outcome(h->s->metrics, routes[rq->route].route, &orp);
 	ret = send_reply(conn, &r);
 	free(orp.body);
 	return ret;
@@ -370,6 +439,8 @@ dispatch(struct http *h, struct MHD_Connection *conn, struct req *rq)
 		}
 	case ROUTE_HEALTHZ:
 		return serve_healthz(h, conn, &rq->status);
+	case ROUTE_METRICS:
+		return serve_metrics(h, conn, &rq->status);
 	default:
 		return answer_static(conn, rq, 404, "{\"error\":\"not_found\"}",
 		    NULL);
@@ -430,6 +501,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - rq->t0.tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e6;
+	metrics_request(h->s->metrics, rq->route >= 0 ?
+	    routes[rq->route].metric : "other", rq->status, ms / 1e3);
 	log_info("request method=%s path=%s status=%u client=%s "
 	    "latency_ms=%.2f%s", rq->method,
 	    rq->route >= 0 ? routes[rq->route].path : "-", rq->status,

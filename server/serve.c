@@ -405,6 +405,7 @@ audit_start(struct audit_writer *w, struct server *s)
 
 	w->s = s;
 	if ((s->audit = tsr_audit_queue_create(SERVE_AUDIT_QUEUE)) == NULL ||
+	    (s->metrics = metrics_create()) == NULL ||
 	    tsr_store_open(s->cfg.db_path, &w->st, &why) != TSR_OK) {
 		log_warnx("audit: %s", why.msg[0] ? why.msg : "out of memory");
 		return -1;
@@ -434,6 +435,8 @@ audit_stop(struct audit_writer *w)
 			    w->s->audit));
 		tsr_audit_queue_destroy(w->s->audit);
 		w->s->audit = NULL;
+		metrics_destroy(w->s->metrics);
+		w->s->metrics = NULL;
 	}
 }
 

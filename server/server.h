@@ -14,6 +14,7 @@
 
 #include "audit.h"
 #include "keyring.h"
+#include "metrics.h"
 #include "snap.h"
 #include "store.h"
 #include "tls.h"
@@ -52,6 +53,7 @@ struct server {
 	struct snap_slot	 creds;		/* struct tls_creds */
 	struct snap_slot	 deny;		/* struct tsr_denylist */
 	struct tsr_audit_queue	*audit;
+	struct metrics		*metrics;
 	/* The request threads' one connection for writing (revocations). */
 	pthread_mutex_t		 writer_mu;
 	struct tsr_store	*writer;
