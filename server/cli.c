@@ -16,7 +16,7 @@ static const char usage_text[] =
 "        [--client-crl F] [--issuer URL] [--token-ttl 5m]\n"
 "        [--rotation-period 24h] [--jwks-max-age 5m] [--clock-skew 60s]\n"
 "        [--key-bits 2048] [--threads N] [--log-level info]\n"
-"        [--audit-retention 30d]\n"
+"        [--audit-retention 30d] [--rate-limit N/s]\n"
 "  migrate\n"
 "  client add NAME --cn CN [--description TEXT]\n"
 "  client list | show NAME | enable NAME | disable NAME | remove NAME\n"

@@ -72,6 +72,7 @@ struct reply {
 	const char	*cache;		/* Cache-Control, or NULL */
 	const char	*allow;		/* Allow, or NULL */
 	const char	*etag;		/* ETag, or NULL */
+	unsigned	 retry_after;	/* Retry-After seconds, or 0 */
 };
 
 static int
@@ -107,6 +108,13 @@ send_reply(struct MHD_Connection *conn, const struct reply *r)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
 	if (r->etag != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->etag);
+	if (r->retry_after > 0) {
+		char secs[16];
+
+		(void)snprintf(secs, sizeof(secs), "%u", r->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
+		    secs);
+	}
 	ret = MHD_queue_response(conn, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -326,6 +334,7 @@ serve_oauth(struct http *h, struct MHD_Connection *conn, struct req *rq,
 	if (orp.body == NULL)
 		r.status = 500;
 	r.cache = "no-store";
+	r.retry_after = orp.retry_after;
 	rq->status = r.status;
 	(void)snprintf(rq->client, sizeof(rq->client), "%s", orp.client);
 	if (orp.reason != NULL)

@@ -101,6 +101,24 @@ authenticate(const struct tsr_policy *pol, const struct oauth_request *rq,
 	return c;
 }
 
+/* --rate-limit: a client over its rate waits; others are unaffected. */
+static bool
+within_rate(struct server *s, const struct tsr_client *c,
+    struct oauth_reply *rp)
+{
+	struct timespec ts;
+
+	if (s->ratelimit == NULL)
+		return true;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ratelimit_allow(s->ratelimit, c->name, (double)ts.tv_sec +
+	    (double)ts.tv_nsec / 1e9))
+		return true;
+	oauth_error(rp, 429, "rate_limited", "client over its rate limit");
+	rp->retry_after = 1;
+	return false;
+}
+
 /* Content type and encoding of a form body. */
 static bool
 parse_form(const struct oauth_request *rq, struct form *f,
@@ -228,7 +246,7 @@ oauth_token(struct server *s, const struct oauth_request *rq,
 	}
 	pol = snap_obj(ps);
 	if ((c = authenticate(pol, rq, rp)) == NULL ||
-	    (aud = check_form(rq, f, rp)) == NULL)
+	    !within_rate(s, c, rp) || (aud = check_form(rq, f, rp)) == NULL)
 		goto out;
 	(void)snprintf(rp->audience, sizeof(rp->audience), "%s", aud);
 	if ((g = tsr_policy_grant(pol, c->name, aud)) == NULL) {

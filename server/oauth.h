@@ -26,6 +26,7 @@ struct oauth_reply {
 	char		*body;		/* malloc'd JSON; free() */
 	size_t		 body_len;
 	bool		 no_store;	/* Cache-Control: no-store */
+	unsigned	 retry_after;	/* seconds, for 429; 0 = none */
 	/* For the request log and audit trail. */
 	char		 client[TSR_STORE_MAX_NAME + 1];
 	char		 audience[TSR_STORE_MAX_NAME + 1];

@@ -96,6 +96,7 @@ creds_free(void *p)
 struct serve_args {
 	const char *listen, *cert, *key, *ca, *crl, *issuer, *ttl, *period;
 	const char *max_age, *skew, *bits, *threads, *log_level, *retention;
+	const char *rate;
 };
 
 static int
@@ -187,6 +188,12 @@ check_cfg(const struct serve_args *a, struct server_cfg *cfg, char *addr,
 		return -1;
 	}
 	cfg->key_bits = (int)bits;
+	if (a->rate != NULL && (cfg->rate_limit = ratelimit_parse(a->rate)) <
+	    0) {
+		fprintf(stderr, "tessera: --rate-limit wants N/s, N from 1 to "
+		    "%d\n", RATELIMIT_MAX_RATE);
+		return -1;
+	}
 	cfg->threads = threads > 0 ? (unsigned)threads : 1;
 	cfg->conn_limit = 1024;
 	cfg->per_ip_limit = 256;
@@ -405,7 +412,6 @@ audit_start(struct audit_writer *w, struct server *s)
 
 	w->s = s;
 	if ((s->audit = tsr_audit_queue_create(SERVE_AUDIT_QUEUE)) == NULL ||
-	    (s->metrics = metrics_create()) == NULL ||
 	    tsr_store_open(s->cfg.db_path, &w->st, &why) != TSR_OK) {
 		log_warnx("audit: %s", why.msg[0] ? why.msg : "out of memory");
 		return -1;
@@ -435,8 +441,6 @@ audit_stop(struct audit_writer *w)
 			    w->s->audit));
 		tsr_audit_queue_destroy(w->s->audit);
 		w->s->audit = NULL;
-		metrics_destroy(w->s->metrics);
-		w->s->metrics = NULL;
 	}
 }
 
@@ -727,6 +731,7 @@ cli_serve(struct cli *c, int argc, char **argv)
 		{ .name = "threads", .value = &a.threads },
 		{ .name = "log-level", .value = &a.log_level },
 		{ .name = "audit-retention", .value = &a.retention },
+		{ .name = "rate-limit", .value = &a.rate },
 		{ .name = NULL },
 	};
 	static struct server s;	/* one per process, shared by threads */
@@ -756,7 +761,11 @@ cli_serve(struct cli *c, int argc, char **argv)
 	/* The first poll settles them. */
 	l.policy_gen = l.keys_gen = l.deny_gen = -1;
 	install_signals();
-	ex = audit_start(&aw, &s) == 0 && start(&s, &l, &a) == 0 ?
+	s.metrics = metrics_create();
+	if (s.cfg.rate_limit > 0)
+		s.ratelimit = ratelimit_create(s.cfg.rate_limit);
+	ex = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
+	    audit_start(&aw, &s) == 0 && start(&s, &l, &a) == 0 ?
 	    CLI_EXIT_OK : CLI_EXIT_ERR;
 	if (ex == CLI_EXIT_OK)
 		run_loop(&l);
@@ -767,6 +776,8 @@ cli_serve(struct cli *c, int argc, char **argv)
 	tsr_store_close(s.writer);
 	pthread_mutex_destroy(&s.writer_mu);
 	snap_slot_finish(&s.deny);
+	metrics_destroy(s.metrics);
+	ratelimit_destroy(s.ratelimit);
 	snap_slot_finish(&s.policy);
 	snap_slot_finish(&s.keys);
 	snap_slot_finish(&s.creds);

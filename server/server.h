@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "keyring.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "snap.h"
 #include "store.h"
 #include "tls.h"
@@ -33,6 +34,7 @@ struct server_cfg {
 	int64_t		 jwks_max_age_s;
 	int64_t		 clock_skew_s;
 	int64_t		 audit_retention_s;
+	double		 rate_limit;		/* tokens/s per client; 0 = off */
 	int		 key_bits;
 	unsigned	 threads;
 	unsigned	 conn_limit;
@@ -54,6 +56,7 @@ struct server {
 	struct snap_slot	 deny;		/* struct tsr_denylist */
 	struct tsr_audit_queue	*audit;
 	struct metrics		*metrics;
+	struct ratelimit	*ratelimit;	/* NULL: no limit */
 	/* The request threads' one connection for writing (revocations). */
 	pthread_mutex_t		 writer_mu;
 	struct tsr_store	*writer;
