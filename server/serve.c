@@ -6,11 +6,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -444,6 +448,90 @@ audit_stop(struct audit_writer *w)
 	}
 }
 
+/*
+ * The TLS files are watched with inotify on their directories (so that a
+ * file replaced by rename, as certificate tools and Kubernetes do, is
+ * seen too); an event makes the loop compare the files' identity and
+ * reload when it changed.
+ */
+#define WATCH_FILES	4
+
+struct watch {
+	int		 fd;
+	struct stat	 seen[WATCH_FILES];
+};
+
+static void
+tls_file_list(const struct tls_files *f, const char *out[WATCH_FILES])
+{
+	out[0] = f->cert;
+	out[1] = f->key;
+	out[2] = f->ca;
+	out[3] = f->crl;
+}
+
+/* Has any file changed identity or content since last seen? */
+static bool
+watch_changed(struct watch *w, const struct tls_files *f)
+{
+	const char *paths[WATCH_FILES];
+	struct stat sb;
+	bool changed = false;
+	int i;
+
+	tls_file_list(f, paths);
+	for (i = 0; i < WATCH_FILES; i++) {
+		memset(&sb, 0, sizeof(sb));
+		if (paths[i] != NULL && stat(paths[i], &sb) == -1)
+			memset(&sb, 0, sizeof(sb));
+		if (sb.st_ino != w->seen[i].st_ino ||
+		    sb.st_dev != w->seen[i].st_dev ||
+		    sb.st_size != w->seen[i].st_size ||
+		    sb.st_mtim.tv_sec != w->seen[i].st_mtim.tv_sec ||
+		    sb.st_mtim.tv_nsec != w->seen[i].st_mtim.tv_nsec)
+			changed = true;
+		w->seen[i] = sb;
+	}
+	return changed;
+}
+
+static void
+watch_open(struct watch *w, const struct tls_files *f)
+{
+	const char *paths[WATCH_FILES];
+	char dir[PATH_MAX];
+	int i;
+
+	memset(w, 0, sizeof(*w));
+	(void)watch_changed(w, f);
+	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
+		log_warn("inotify: TLS files are reloaded on SIGHUP only");
+		return;
+	}
+	tls_file_list(f, paths);
+	for (i = 0; i < WATCH_FILES; i++) {
+		if (paths[i] == NULL)
+			continue;
+		(void)snprintf(dir, sizeof(dir), "%s", paths[i]);
+		if (inotify_add_watch(w->fd, dirname(dir), IN_CLOSE_WRITE |
+		    IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB) == -1)
+			log_warn("inotify: cannot watch %s", paths[i]);
+	}
+}
+
+/* Drain pending events; true when there were any. */
+static bool
+watch_events(struct watch *w)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct
+	    inotify_event))));
+	bool any = false;
+
+	while (w->fd != -1 && read(w->fd, buf, sizeof(buf)) > 0)
+		any = true;
+	return any;
+}
+
 /* What the loop keeps between ticks. */
 struct loop {
 	struct server	*s;
@@ -452,6 +540,7 @@ struct loop {
 	struct http	*old;		/* replaced daemon, draining */
 	time_t		 old_since;
 	int64_t		 policy_gen, keys_gen, deny_gen;
+	struct watch	 watch;
 	time_t		 last_ensure;
 };
 
@@ -567,6 +656,7 @@ reload_tls(struct loop *l)
 		return;
 	}
 	snap_set(&l->s->creds, sn);
+	tls_creds_log(creds);
 	if (l->old != NULL)
 		http_stop(l->old);	/* a second reload in a row */
 	(void)http_quiesce(l->http);
@@ -581,7 +671,9 @@ tick(struct loop *l)
 {
 	time_t now = time(NULL);
 
-	if (got_hup) {
+	/* SIGHUP, or a TLS file that changed on disk. */
+	if (got_hup || (watch_events(&l->watch) &&
+	    watch_changed(&l->watch, &l->s->cfg.tls))) {
 		got_hup = 0;
 		reload_tls(l);
 	}
@@ -688,8 +780,19 @@ start(struct server *s, struct loop *l, const struct serve_args *a)
 	if ((sn = snap_new(creds, creds_free)) == NULL)
 		return -1;
 	snap_set(&s->creds, sn);
+	tls_creds_log(creds);
+	watch_open(&l->watch, &s->cfg.tls);
 	if (tsr_store_open(s->cfg.db_path, &l->st, &why) != TSR_OK ||
 	    tsr_store_open(s->cfg.db_path, &s->writer, &why) != TSR_OK) {
+		log_warnx("%s", why.msg);
+		return -1;
+	}
+	/* The counters first: a change after them is seen by the first poll. */
+	if (tsr_store_migrate(l->st, NULL, &why) != TSR_OK ||
+	    tsr_store_generations(l->st, &l->policy_gen, &l->keys_gen,
+	    &why) != TSR_OK ||
+	    tsr_store_generation(l->st, "revocations", &l->deny_gen, &why) !=
+	    TSR_OK) {
 		log_warnx("%s", why.msg);
 		return -1;
 	}
@@ -758,8 +861,6 @@ cli_serve(struct cli *c, int argc, char **argv)
 	snap_slot_init(&s.deny);
 	pthread_mutex_init(&s.writer_mu, NULL);
 	l.s = &s;
-	/* The first poll settles them. */
-	l.policy_gen = l.keys_gen = l.deny_gen = -1;
 	install_signals();
 	s.metrics = metrics_create();
 	if (s.cfg.rate_limit > 0)
@@ -772,6 +873,8 @@ cli_serve(struct cli *c, int argc, char **argv)
 	audit_stop(&aw);
 	if (ex == CLI_EXIT_OK)
 		log_info("stopped");
+	if (l.watch.fd > 0)
+		close(l.watch.fd);
 	tsr_store_close(l.st);
 	tsr_store_close(s.writer);
 	pthread_mutex_destroy(&s.writer_mu);

@@ -12,6 +12,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 
+#include "log.h"
 #include "policy.h"
 #include "token.h"
 
@@ -20,7 +21,12 @@ struct tls_creds {
 	char			*key_pem;
 	char			*ca_pem;
 	gnutls_x509_trust_list_t trust;
+	int64_t			 cert_not_before;
 	int64_t			 cert_expiry;
+	char			 cert_sha256[65];
+	int64_t			 ca_expiry;	/* the earliest in the bundle */
+	unsigned		 ca_count;
+	char			 ca_sha256[65];	/* of the first */
 };
 
 /* Read a whole file, NUL-terminated, at most TLS_MAX_FILE bytes. */
@@ -59,30 +65,98 @@ fail:
 	return NULL;
 }
 
-/* Check the server certificate parses and take its expiry. */
+/* Hex SHA-256 of a certificate's DER, for logs. */
+static void
+crt_fingerprint(gnutls_x509_crt_t crt, char hex[65])
+{
+	uint8_t digest[32];
+	size_t len = sizeof(digest), i;
+
+	hex[0] = '\0';
+	if (gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, digest,
+	    &len) < 0 || len != sizeof(digest))
+		return;
+	for (i = 0; i < sizeof(digest); i++)
+		snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+}
+
+/* The server certificate must parse and be valid now; keep its dates. */
 static int
 check_cert(struct tls_creds *c, const char *path, size_t len, char *err,
     size_t err_len)
 {
 	gnutls_x509_crt_t crt;
 	gnutls_datum_t d = { (unsigned char *)c->cert_pem, (unsigned)len };
+	time_t now = time(NULL);
 	int ret;
 
 	if (gnutls_x509_crt_init(&crt) < 0)
 		return -1;
-	ret = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM);
-	if (ret < 0) {
+	if ((ret = gnutls_x509_crt_import(crt, &d, GNUTLS_X509_FMT_PEM)) < 0)
 		snprintf(err, err_len, "%s: %s", path, gnutls_strerror(ret));
-	} else {
+	else {
+		c->cert_not_before = gnutls_x509_crt_get_activation_time(crt);
 		c->cert_expiry = gnutls_x509_crt_get_expiration_time(crt);
-		if (c->cert_expiry <= time(NULL)) {
-			snprintf(err, err_len, "%s: certificate has expired",
-			    path);
+		crt_fingerprint(crt, c->cert_sha256);
+		if (c->cert_expiry <= now || c->cert_not_before > now) {
+			snprintf(err, err_len, "%s: certificate %s", path,
+			    c->cert_expiry <= now ? "has expired" :
+			    "is not yet valid");
 			ret = -1;
 		}
 	}
 	gnutls_x509_crt_deinit(crt);
 	return ret < 0 ? -1 : 0;
+}
+
+/* The key must parse and belong to the certificate: a half-replaced
+ * pair is refused here rather than by the listener. */
+static int
+check_pair(const struct tls_creds *c, const struct tls_files *f,
+    size_t cert_len, size_t key_len, char *err, size_t err_len)
+{
+	gnutls_certificate_credentials_t cred;
+	gnutls_datum_t cd = { (unsigned char *)c->cert_pem, (unsigned)cert_len };
+	gnutls_datum_t kd = { (unsigned char *)c->key_pem, (unsigned)key_len };
+	int ret;
+
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		return -1;
+	ret = gnutls_certificate_set_x509_key_mem(cred, &cd, &kd,
+	    GNUTLS_X509_FMT_PEM);
+	gnutls_certificate_free_credentials(cred);
+	if (ret < 0)
+		snprintf(err, err_len, "%s and %s: %s", f->cert, f->key,
+		    gnutls_strerror(ret));
+	return ret < 0 ? -1 : 0;
+}
+
+/* Dates and fingerprints of the client CA bundle, for the logs. */
+static int
+describe_ca(struct tls_creds *c, const char *path, size_t len, char *err,
+    size_t err_len)
+{
+	gnutls_datum_t d = { (unsigned char *)c->ca_pem, (unsigned)len };
+	gnutls_x509_crt_t *list = NULL;
+	unsigned n = 0, i;
+	int64_t exp;
+
+	if (gnutls_x509_crt_list_import2(&list, &n, &d, GNUTLS_X509_FMT_PEM,
+	    0) < 0 || n == 0) {
+		snprintf(err, err_len, "%s: no CA certificate in the file",
+		    path);
+		return -1;
+	}
+	c->ca_count = n;
+	crt_fingerprint(list[0], c->ca_sha256);
+	for (i = 0; i < n; i++) {
+		exp = gnutls_x509_crt_get_expiration_time(list[i]);
+		if (i == 0 || exp < c->ca_expiry)
+			c->ca_expiry = exp;
+		gnutls_x509_crt_deinit(list[i]);
+	}
+	gnutls_free(list);
+	return 0;
 }
 
 static int
@@ -132,6 +206,8 @@ tls_creds_load(const struct tls_files *f, struct tls_creds **out, char *err,
 	    (c->key_pem = read_file(f->key, &key_len, err, err_len)) == NULL ||
 	    (c->ca_pem = read_file(f->ca, &ca_len, err, err_len)) == NULL ||
 	    check_cert(c, f->cert, cert_len, err, err_len) != 0 ||
+	    check_pair(c, f, cert_len, key_len, err, err_len) != 0 ||
+	    describe_ca(c, f->ca, ca_len, err, err_len) != 0 ||
 	    load_trust(c, f, ca_len, err, err_len) != 0) {
 		tls_creds_free(c);
 		return -1;
@@ -178,6 +254,27 @@ int64_t
 tls_creds_cert_expiry(const struct tls_creds *c)
 {
 	return c->cert_expiry;
+}
+
+void
+tls_creds_log(const struct tls_creds *c)
+{
+	int64_t now = time(NULL);
+
+	log_info("TLS certificate sha256=%s expires in %lld day(s)",
+	    c->cert_sha256, (long long)((c->cert_expiry - now) / 86400));
+	if (c->cert_expiry - now < TLS_WARN_DAYS * 86400)
+		log_warnx("TLS certificate expires in less than %d days: "
+		    "renew it (the server reloads it when the file changes)",
+		    TLS_WARN_DAYS);
+	log_info("client CA bundle: %u certificate(s), first sha256=%s",
+	    c->ca_count, c->ca_sha256);
+	if (c->ca_expiry <= now)
+		log_warnx("a client CA certificate has expired: clients it "
+		    "issued cannot authenticate");
+	else if (c->ca_expiry - now < TLS_WARN_DAYS * 86400)
+		log_warnx("a client CA certificate expires in less than %d "
+		    "days", TLS_WARN_DAYS);
 }
 
 /* The audit reason for a failed chain verification. */

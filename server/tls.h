@@ -20,6 +20,7 @@
 
 #define TLS_MAX_FILE	(1024 * 1024)	/* PEM, CA bundle or CRL */
 #define TLS_MAX_CHAIN	8		/* peer certificates looked at */
+#define TLS_WARN_DAYS	7
 
 struct tls_files {
 	const char	*cert;
@@ -37,7 +38,11 @@ struct tls_peer {
 	char	sha256_hex[65];			/* for logs and audit */
 };
 
-/* Load and check every file; on failure err says which and why. */
+/*
+ * Load and check every file: the server certificate must be valid now
+ * and match its key, the CA bundle must hold a certificate, the CRL must
+ * parse.  On failure err says which file and why.
+ */
 int tls_creds_load(const struct tls_files *f, struct tls_creds **out,
     char *err, size_t err_len);
 void tls_creds_free(struct tls_creds *c);
@@ -48,6 +53,10 @@ const char *tls_creds_key_pem(const struct tls_creds *c);
 const char *tls_creds_ca_pem(const struct tls_creds *c);
 /* Server certificate's notAfter, Unix seconds. */
 int64_t tls_creds_cert_expiry(const struct tls_creds *c);
+
+/* Log fingerprints and expiry (never key material); warn when the
+ * server or a client CA certificate has less than TLS_WARN_DAYS left. */
+void tls_creds_log(const struct tls_creds *c);
 
 /*
  * Verify the peer's certificate chain of session against c's client CA:
