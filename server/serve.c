@@ -34,7 +34,7 @@
 #include "store.h"
 
 #define SERVE_POLL_MS		250	/* SPEC: changes seen within 1 s */
-#define SERVE_ENSURE_S		5	/* expiry of retired keys */
+#define SERVE_ENSURE_S		2	/* expiry of retired keys */
 #define SERVE_DRAIN_S		10	/* SIGTERM: wait for requests */
 #define SERVE_OLD_DAEMON_S	60	/* a replaced daemon's grace */
 #define SERVE_AUDIT_QUEUE	4096	/* events waiting for the writer */
@@ -587,47 +587,66 @@ purge_old(struct loop *l, time_t now)
 		log_info("purged %d audit event(s) past retention", purged);
 }
 
-/* Scheduled rotation, and the upkeep of the key set. */
-static void
-tend_keys(struct loop *l, time_t now)
+/* Rotate when the active key has served its period. */
+static bool
+rotate_if_due(struct loop *l, time_t now)
 {
 	struct tsr_keyring_opts o = keyring_opts(l->s);
-	struct tsr_keyring_report rep;
 	struct tsr_why why = { "" };
 	char active[TSR_KEY_KID_BUF];
-	struct snap *ks;
 	const struct keys_view *kv;
+	struct snap *ks;
 	enum tsr_err rc;
 	bool due;
 
 	if ((ks = snap_get(&l->s->keys)) == NULL)
-		return;
+		return false;
 	kv = snap_obj(ks);
 	due = tsr_keyring_active_since(kv->kr) + l->s->cfg.rotation_period_s
 	    <= now;
 	memcpy(active, tsr_key_kid(tsr_keyring_active(kv->kr)),
 	    sizeof(active));
 	snap_put(ks);
-	if (due) {
-		/* Another server may rotate first: then ours is a no-op. */
-		rc = tsr_keyring_rotate(l->st, &o, active, now, NULL, &why);
-		if (rc == TSR_OK)
-			log_info("rotated signing keys: %s retired", active);
-		else if (rc != TSR_ERR_CONFLICT)
-			log_warnx("rotation failed: %s", tsr_err_text(&why, rc));
-	} else if (now - l->last_ensure >= SERVE_ENSURE_S) {
-		purge_old(l, now);
-		rc = tsr_keyring_ensure(l->st, &o, now, &rep, &why);
-		if (rc == TSR_OK)
-			report_keys(&rep);
-		else if (rc != TSR_ERR_CONFLICT)
-			log_warnx("key upkeep failed: %s",
-			    tsr_err_text(&why, rc));
-	} else {
-		return;
-	}
+	if (!due)
+		return false;
+	/* Another server may rotate first: then ours is a no-op. */
+	rc = tsr_keyring_rotate(l->st, &o, active, now, NULL, &why);
+	if (rc == TSR_OK)
+		log_info("rotated signing keys: %s retired", active);
+	else if (rc != TSR_ERR_CONFLICT)
+		log_warnx("rotation failed: %s", tsr_err_text(&why, rc));
+	return true;
+}
+
+/* Expire retired keys, repair the key set, purge old rows. */
+static bool
+upkeep_if_due(struct loop *l, time_t now)
+{
+	struct tsr_keyring_opts o = keyring_opts(l->s);
+	struct tsr_keyring_report rep;
+	struct tsr_why why = { "" };
+	enum tsr_err rc;
+
+	if (now - l->last_ensure < SERVE_ENSURE_S)
+		return false;
 	l->last_ensure = now;
-	poll_store(l);
+	purge_old(l, now);
+	rc = tsr_keyring_ensure(l->st, &o, now, &rep, &why);
+	if (rc == TSR_OK)
+		report_keys(&rep);
+	else if (rc != TSR_ERR_CONFLICT)
+		log_warnx("key upkeep failed: %s", tsr_err_text(&why, rc));
+	return true;
+}
+
+/* Scheduled rotation and upkeep, each on its own clock. */
+static void
+tend_keys(struct loop *l, time_t now)
+{
+	bool changed = rotate_if_due(l, now);
+
+	if (upkeep_if_due(l, now) || changed)
+		poll_store(l);
 }
 
 /* SIGHUP: new credentials, a new daemon on the same socket. */
