@@ -19,36 +19,29 @@ struct tsr_policy {
 	size_t			  n_grants;
 };
 
-/* Bad input is quoted in why lines cut to this many bytes, escaped. */
-#define QUOTE_MAX	40
-#define QUOTE_BUF	(QUOTE_MAX * 4 + 4)
-
 /* A (pointer, length) search key for the CN index. */
 struct bytes {
 	const char	*p;
 	size_t		 len;
 };
 
-/*
- * Quote untrusted bytes for a why line: at most QUOTE_MAX of them, with
- * quotes, backslashes and anything unprintable as \xNN, "..." when cut.
- */
-static const char *
-quote(const char *s, size_t len, char buf[QUOTE_BUF])
+const char *
+tsr_policy_quote(const char *s, size_t len, char buf[TSR_POLICY_QUOTE_BUF])
 {
 	size_t i, o = 0;
 	unsigned char c;
 
-	for (i = 0; i < len && i < QUOTE_MAX; i++) {
+	for (i = 0; i < len && i < TSR_POLICY_QUOTE_MAX; i++) {
 		c = (unsigned char)s[i];
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
 			buf[o++] = (char)c;
 		else
-			o += (size_t)snprintf(buf + o, QUOTE_BUF - o, "\\x%02x",
-			    c);
+			o += (size_t)snprintf(buf + o,
+			    TSR_POLICY_QUOTE_BUF - o, "\\x%02x", c);
 	}
 	if (i < len)
-		o += (size_t)snprintf(buf + o, QUOTE_BUF - o, "...");
+		o += (size_t)snprintf(buf + o, TSR_POLICY_QUOTE_BUF - o,
+		    "...");
 	buf[o] = '\0';
 	return buf;
 }
@@ -96,7 +89,7 @@ check_text(const char *what, const char *s, size_t len, size_t min,
     size_t max, bool (*ok)(unsigned char), const char *rule,
     struct tsr_why *why)
 {
-	char b[QUOTE_BUF];
+	char b[TSR_POLICY_QUOTE_BUF];
 	size_t bad;
 
 	if (len < min)
@@ -104,11 +97,11 @@ check_text(const char *what, const char *s, size_t len, size_t min,
 	if (len > max)
 		return tsr_err_why(why, TSR_ERR_INVALID,
 		    "%s \"%s\" is longer than %zu characters", what,
-		    quote(s, len, b), max);
+		    tsr_policy_quote(s, len, b), max);
 	if ((bad = first_bad(s, len, ok)) < len)
 		return tsr_err_why(why, TSR_ERR_INVALID,
 		    "%s \"%s\" has a bad character at %zu: want %s", what,
-		    quote(s, len, b), bad + 1, rule);
+		    tsr_policy_quote(s, len, b), bad + 1, rule);
 	return TSR_OK;
 }
 

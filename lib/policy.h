@@ -29,7 +29,19 @@
 #define TSR_POLICY_MAX_SCOPE		128	/* one scope-token */
 #define TSR_POLICY_MAX_SCOPES		32	/* per grant */
 
+/* Bad input is quoted in why lines cut to this many bytes, escaped. */
+#define TSR_POLICY_QUOTE_MAX		40
+#define TSR_POLICY_QUOTE_BUF		(TSR_POLICY_QUOTE_MAX * 4 + 4)
+
 struct tsr_policy;
+
+/*
+ * Quote untrusted bytes s[0..len) for a why line, without the quote
+ * marks: at most TSR_POLICY_QUOTE_MAX of them, with '"', '\\' and anything
+ * unprintable as \xNN, "..." appended when cut.  Returns buf.
+ */
+const char *tsr_policy_quote(const char *s, size_t len,
+    char buf[TSR_POLICY_QUOTE_BUF]);
 
 /* Validators: TSR_OK or TSR_ERR_INVALID with a line quoting the value
  * (cut to a safe length).  what names the value in that line. */
