@@ -354,29 +354,17 @@ deny_token(struct server *s, const struct tsr_token_claims *c,
 	empty_reply(rp, 200);
 }
 
-void
-oauth_revoke(struct server *s, const struct oauth_request *rq,
-    struct oauth_reply *rp)
+/* Revoke a caller's token: only its own, and silently nothing for a
+ * token that is not valid (RFC 7009 §2.2). */
+static void
+revoke_token(struct server *s, const struct tsr_client *cl,
+    const char *token, struct oauth_reply *rp)
 {
 	struct tsr_token_claims c;
-	struct snap *ps = snap_get(&s->policy);
-	const struct tsr_client *cl;
 	enum tsr_token_verdict v;
-	struct form *f = NULL;
-	const char *token;
 
-	memset(rp, 0, sizeof(*rp));
-	rp->no_store = true;
-	if (ps == NULL || (f = malloc(sizeof(*f))) == NULL) {
-		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
-		goto out;
-	}
-	if ((cl = authenticate(snap_obj(ps), rq, rp)) == NULL ||
-	    (token = token_param(rq, f, rp)) == NULL)
-		goto out;
 	v = check_token(s, token, time(NULL), &c);
 	memcpy(rp->jti, c.jti, sizeof(rp->jti));
-	/* RFC 7009 §2.2: an invalid token is not an error. */
 	if (v != TSR_TOKEN_VALID) {
 		rp->reason = "invalid or expired token: nothing to revoke";
 		rp->outcome = "ignored";
@@ -387,9 +375,37 @@ oauth_revoke(struct server *s, const struct oauth_request *rq,
 	} else {
 		deny_token(s, &c, rp);
 	}
-out:
+}
+
+typedef void (*token_fn)(struct server *, const struct tsr_client *,
+    const char *, struct oauth_reply *);
+
+/* /revoke and /introspect: authenticate, read `token`, then act. */
+static void
+token_endpoint(struct server *s, const struct oauth_request *rq,
+    struct oauth_reply *rp, token_fn act)
+{
+	struct snap *ps = snap_get(&s->policy);
+	const struct tsr_client *cl;
+	struct form *f = NULL;
+	const char *token;
+
+	memset(rp, 0, sizeof(*rp));
+	rp->no_store = true;
+	if (ps == NULL || (f = malloc(sizeof(*f))) == NULL)
+		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
+	else if ((cl = authenticate(snap_obj(ps), rq, rp)) != NULL &&
+	    (token = token_param(rq, f, rp)) != NULL)
+		act(s, cl, token, rp);
 	free(f);
 	snap_put(ps);
+}
+
+void
+oauth_revoke(struct server *s, const struct oauth_request *rq,
+    struct oauth_reply *rp)
+{
+	token_endpoint(s, rq, rp, revoke_token);
 }
 
 /* RFC 7662 §2.2: the claims of a live token. */
@@ -434,25 +450,13 @@ introspect_reason(struct server *s, const char *token, const char *caller,
 	return NULL;
 }
 
-void
-oauth_introspect(struct server *s, const struct oauth_request *rq,
-    struct oauth_reply *rp)
+/* Answer for a token meant for the caller; inactive for anything else. */
+static void
+introspect_token(struct server *s, const struct tsr_client *cl,
+    const char *token, struct oauth_reply *rp)
 {
 	struct tsr_token_claims c;
-	struct snap *ps = snap_get(&s->policy);
-	const struct tsr_client *cl;
-	struct form *f = NULL;
-	const char *token;
 
-	memset(rp, 0, sizeof(*rp));
-	rp->no_store = true;
-	if (ps == NULL || (f = malloc(sizeof(*f))) == NULL) {
-		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
-		goto out;
-	}
-	if ((cl = authenticate(snap_obj(ps), rq, rp)) == NULL ||
-	    (token = token_param(rq, f, rp)) == NULL)
-		goto out;
 	if ((rp->reason = introspect_reason(s, token, cl->name, &c)) != NULL) {
 		rp->outcome = "inactive";
 		rp->status = 200;
@@ -464,7 +468,11 @@ oauth_introspect(struct server *s, const struct oauth_request *rq,
 	memcpy(rp->jti, c.jti, sizeof(rp->jti));
 	memcpy(rp->kid, c.kid, sizeof(rp->kid));
 	tsr_audit_set(rp->audience, sizeof(rp->audience), c.aud);
-out:
-	free(f);
-	snap_put(ps);
+}
+
+void
+oauth_introspect(struct server *s, const struct oauth_request *rq,
+    struct oauth_reply *rp)
+{
+	token_endpoint(s, rq, rp, introspect_token);
 }
