@@ -27,8 +27,11 @@
 /* Default verification window of a retired key when no server has said
  * its own (5 min token TTL + 60 s clock skew). */
 #define TSR_KEYRING_DEFAULT_RETIRE_WINDOW_S	360
-/* Setting name under which a server records its window. */
+/* Setting names under which a server records its window and clock
+ * skew, so that the admin commands act as the server would. */
 #define TSR_KEYRING_SETTING_WINDOW		"retire_window_s"
+#define TSR_KEYRING_SETTING_SKEW		"clock_skew_s"
+#define TSR_KEYRING_DEFAULT_SKEW_S		60
 
 struct tsr_keyring;
 

@@ -17,8 +17,17 @@
 #include "store.h"
 #include "token.h"
 
-/* What a verifier may be off by, for tokens checked here. */
-#define CLI_TOKEN_SKEW_S	60
+/* The clock skew the server allows, as it recorded it (60 s default). */
+static int64_t
+clock_skew(struct tsr_store *st)
+{
+	int64_t skew = 0;
+
+	if (tsr_store_setting_get(st, TSR_KEYRING_SETTING_SKEW, &skew,
+	    NULL) != TSR_OK || skew < 0)
+		skew = TSR_KEYRING_DEFAULT_SKEW_S;
+	return skew;
+}
 
 /* The token from the command line, or else one line of stdin. */
 static int
@@ -63,7 +72,7 @@ check_published(struct tsr_store *st, const char *token,
 	if ((rc = tsr_keyring_load_public(st, &kr, &why)) != TSR_OK)
 		return cli_fail(rc, &why);
 	*v = tsr_token_check(token, strlen(token), find_key, kr, NULL,
-	    time(NULL), CLI_TOKEN_SKEW_S, c);
+	    time(NULL), clock_skew(st), c);
 	tsr_keyring_destroy(kr);
 	return 0;
 }
@@ -157,7 +166,7 @@ revocation_of_token(struct tsr_store *st, const char *token,
 	}
 	memcpy(r->jti, tc.jti, sizeof(tc.jti));
 	memcpy(r->client, tc.sub, sizeof(tc.sub));
-	r->expires_at = tc.exp + CLI_TOKEN_SKEW_S;
+	r->expires_at = tc.exp + clock_skew(st);
 	return 0;
 }
 

@@ -6,13 +6,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <libgen.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -32,13 +29,13 @@
 #include "serve.h"
 #include "server.h"
 #include "store.h"
+#include "watch.h"
+#include "writer.h"
 
 #define SERVE_POLL_MS		250	/* SPEC: changes seen within 1 s */
 #define SERVE_ENSURE_S		2	/* expiry of retired keys */
 #define SERVE_DRAIN_S		10	/* SIGTERM: wait for requests */
 #define SERVE_OLD_DAEMON_S	60	/* a replaced daemon's grace */
-#define SERVE_AUDIT_QUEUE	4096	/* events waiting for the writer */
-#define SERVE_AUDIT_BATCH	256	/* events per transaction */
 
 static volatile sig_atomic_t got_term, got_hup;
 
@@ -363,6 +360,8 @@ prepare_store(struct server *s, struct tsr_store *st)
 	    &why)) != TSR_OK ||
 	    (rc = tsr_store_setting_set(st, TSR_KEYRING_SETTING_WINDOW,
 	    o.retire_window_s, &why)) != TSR_OK ||
+	    (rc = tsr_store_setting_set(st, TSR_KEYRING_SETTING_SKEW,
+	    s->cfg.clock_skew_s, &why)) != TSR_OK ||
 	    (rc = tsr_keyring_ensure(st, &o, time(NULL), &rep, &why)) !=
 	    TSR_OK) {
 		log_warnx("%s", tsr_err_text(&why, rc));
@@ -374,162 +373,6 @@ prepare_store(struct server *s, struct tsr_store *st)
 		return -1;
 	atomic_store(&s->db_ok, true);
 	return 0;
-}
-
-/* The audit writer: its own connection, batches, one transaction each. */
-struct audit_writer {
-	struct server		*s;
-	struct tsr_store	*st;
-	pthread_t		 thread;
-	atomic_bool		 stop;
-	bool			 running;
-};
-
-static void *
-audit_main(void *arg)
-{
-	struct audit_writer *w = arg;
-	struct tsr_audit_event *batch;
-	struct tsr_why why;
-	size_t n;
-
-	if ((batch = calloc(SERVE_AUDIT_BATCH, sizeof(*batch))) == NULL)
-		return NULL;
-	for (;;) {
-		n = tsr_audit_pop(w->s->audit, batch, SERVE_AUDIT_BATCH, 200);
-		tsr_err_clear(&why);
-		if (n > 0 &&
-		    tsr_store_audit_add(w->st, batch, n, &why) != TSR_OK)
-			log_warnx("audit: %zu event(s) lost: %s", n, why.msg);
-		/* On stop, leave only once the queue is empty. */
-		if (n == 0 && atomic_load(&w->stop))
-			break;
-	}
-	free(batch);
-	return NULL;
-}
-
-static int
-audit_start(struct audit_writer *w, struct server *s)
-{
-	struct tsr_why why = { "" };
-
-	w->s = s;
-	if ((s->audit = tsr_audit_queue_create(SERVE_AUDIT_QUEUE)) == NULL ||
-	    tsr_store_open(s->cfg.db_path, &w->st, &why) != TSR_OK) {
-		log_warnx("audit: %s", why.msg[0] ? why.msg : "out of memory");
-		return -1;
-	}
-	if (pthread_create(&w->thread, NULL, audit_main, w) != 0) {
-		log_warnx("audit: cannot start the writer thread");
-		return -1;
-	}
-	w->running = true;
-	return 0;
-}
-
-/* After the listener stopped: write what is queued, then close. */
-static void
-audit_stop(struct audit_writer *w)
-{
-	if (w->running) {
-		atomic_store(&w->stop, true);
-		pthread_join(w->thread, NULL);
-	}
-	tsr_store_close(w->st);
-	if (w->s != NULL) {
-		if (w->s->audit != NULL &&
-		    tsr_audit_dropped(w->s->audit) > 0)
-			log_warnx("audit: %llu event(s) dropped, queue full",
-			    (unsigned long long)tsr_audit_dropped(
-			    w->s->audit));
-		tsr_audit_queue_destroy(w->s->audit);
-		w->s->audit = NULL;
-	}
-}
-
-/*
- * The TLS files are watched with inotify on their directories (so that a
- * file replaced by rename, as certificate tools and Kubernetes do, is
- * seen too); an event makes the loop compare the files' identity and
- * reload when it changed.
- */
-#define WATCH_FILES	4
-
-struct watch {
-	int		 fd;
-	struct stat	 seen[WATCH_FILES];
-};
-
-static void
-tls_file_list(const struct tls_files *f, const char *out[WATCH_FILES])
-{
-	out[0] = f->cert;
-	out[1] = f->key;
-	out[2] = f->ca;
-	out[3] = f->crl;
-}
-
-/* Has any file changed identity or content since last seen? */
-static bool
-watch_changed(struct watch *w, const struct tls_files *f)
-{
-	const char *paths[WATCH_FILES];
-	struct stat sb;
-	bool changed = false;
-	int i;
-
-	tls_file_list(f, paths);
-	for (i = 0; i < WATCH_FILES; i++) {
-		memset(&sb, 0, sizeof(sb));
-		if (paths[i] != NULL && stat(paths[i], &sb) == -1)
-			memset(&sb, 0, sizeof(sb));
-		if (sb.st_ino != w->seen[i].st_ino ||
-		    sb.st_dev != w->seen[i].st_dev ||
-		    sb.st_size != w->seen[i].st_size ||
-		    sb.st_mtim.tv_sec != w->seen[i].st_mtim.tv_sec ||
-		    sb.st_mtim.tv_nsec != w->seen[i].st_mtim.tv_nsec)
-			changed = true;
-		w->seen[i] = sb;
-	}
-	return changed;
-}
-
-static void
-watch_open(struct watch *w, const struct tls_files *f)
-{
-	const char *paths[WATCH_FILES];
-	char dir[PATH_MAX];
-	int i;
-
-	memset(w, 0, sizeof(*w));
-	(void)watch_changed(w, f);
-	if ((w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1) {
-		log_warn("inotify: TLS files are reloaded on SIGHUP only");
-		return;
-	}
-	tls_file_list(f, paths);
-	for (i = 0; i < WATCH_FILES; i++) {
-		if (paths[i] == NULL)
-			continue;
-		(void)snprintf(dir, sizeof(dir), "%s", paths[i]);
-		if (inotify_add_watch(w->fd, dirname(dir), IN_CLOSE_WRITE |
-		    IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_ATTRIB) == -1)
-			log_warn("inotify: cannot watch %s", paths[i]);
-	}
-}
-
-/* Drain pending events; true when there were any. */
-static bool
-watch_events(struct watch *w)
-{
-	char buf[4096] __attribute__((aligned(__alignof__(struct
-	    inotify_event))));
-	bool any = false;
-
-	while (w->fd != -1 && read(w->fd, buf, sizeof(buf)) > 0)
-		any = true;
-	return any;
 }
 
 /* What the loop keeps between ticks. */
@@ -857,7 +700,7 @@ cli_serve(struct cli *c, int argc, char **argv)
 		{ .name = NULL },
 	};
 	static struct server s;	/* one per process, shared by threads */
-	struct audit_writer aw = { 0 };
+	struct writer aw = { 0 };
 	struct loop l = { 0 };
 	char addr[64];
 	int ex, level = LOG_LEVEL_INFO;
@@ -885,15 +728,14 @@ cli_serve(struct cli *c, int argc, char **argv)
 	if (s.cfg.rate_limit > 0)
 		s.ratelimit = ratelimit_create(s.cfg.rate_limit);
 	ex = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
-	    audit_start(&aw, &s) == 0 && start(&s, &l, &a) == 0 ?
+	    writer_start(&aw, &s) == 0 && start(&s, &l, &a) == 0 ?
 	    CLI_EXIT_OK : CLI_EXIT_ERR;
 	if (ex == CLI_EXIT_OK)
 		run_loop(&l);
-	audit_stop(&aw);
+	writer_stop(&aw);
 	if (ex == CLI_EXIT_OK)
 		log_info("stopped");
-	if (l.watch.fd > 0)
-		close(l.watch.fd);
+	watch_close(&l.watch);
 	tsr_store_close(l.st);
 	tsr_store_close(s.writer);
 	pthread_mutex_destroy(&s.writer_mu);
