@@ -509,6 +509,9 @@ static const char sql_setting_get[] =
 static const char sql_setting_set[] =
     "INSERT INTO settings (name, value) VALUES (?, ?)"
     " ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+static const char sql_setting_raise[] =
+    "INSERT INTO settings (name, value) VALUES (?, ?)"
+    " ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)";
 
 enum tsr_err
 tsr_store_setting_get(struct tsr_store *st, const char *name, int64_t *value,
@@ -534,9 +537,9 @@ out:
 	return rc;
 }
 
-enum tsr_err
-tsr_store_setting_set(struct tsr_store *st, const char *name, int64_t value,
-    struct tsr_why *why)
+static enum tsr_err
+setting_write(struct tsr_store *st, const char *sql, const char *name,
+    int64_t value, struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
 	enum tsr_err rc;
@@ -544,13 +547,27 @@ tsr_store_setting_set(struct tsr_store *st, const char *name, int64_t value,
 
 	if (name == NULL)
 		return tsr_err_why(why, TSR_ERR_INVALID, "no setting name");
-	if ((rc = prep(st, sql_setting_set, &stmt, why)) == TSR_OK &&
+	if ((rc = prep(st, sql, &stmt, why)) == TSR_OK &&
 	    (rc = bind_str(stmt, 1, name, why)) == TSR_OK &&
 	    (rc = bind_int(stmt, 2, value, why)) == TSR_OK &&
 	    (step = sqlite3_step(stmt)) != SQLITE_DONE)
 		rc = write_err(st, step, "write setting", why);
 	sqlite3_finalize(stmt);
 	return rc;
+}
+
+enum tsr_err
+tsr_store_setting_set(struct tsr_store *st, const char *name, int64_t value,
+    struct tsr_why *why)
+{
+	return setting_write(st, sql_setting_set, name, value, why);
+}
+
+enum tsr_err
+tsr_store_setting_raise(struct tsr_store *st, const char *name,
+    int64_t value, struct tsr_why *why)
+{
+	return setting_write(st, sql_setting_raise, name, value, why);
 }
 
 

@@ -114,6 +114,10 @@ TSR_MUST_CHECK enum tsr_err tsr_store_setting_get(struct tsr_store *st,
     const char *name, int64_t *value, struct tsr_why *why);
 TSR_MUST_CHECK enum tsr_err tsr_store_setting_set(struct tsr_store *st,
     const char *name, int64_t value, struct tsr_why *why);
+/* Set name to value unless it already holds a larger one: for limits
+ * that must cover every server sharing the store. */
+TSR_MUST_CHECK enum tsr_err tsr_store_setting_raise(struct tsr_store *st,
+    const char *name, int64_t value, struct tsr_why *why);
 
 /* Clients.  EXISTS for a taken name or CN, NOT_FOUND for an unknown one. */
 TSR_MUST_CHECK enum tsr_err tsr_store_client_insert(struct tsr_store *st,

@@ -342,8 +342,7 @@ deny_token(struct server *s, const struct tsr_token_claims *c,
 	memcpy(r.client, c->sub, sizeof(c->sub));
 	(void)snprintf(r.reason, sizeof(r.reason), "revoked by %s", c->sub);
 	r.revoked_at = time(NULL);
-	/* Past exp + skew no verifier accepts it: the entry can go. */
-	r.expires_at = c->exp + s->cfg.clock_skew_s;
+	r.expires_at = c->exp;		/* server_revoke adds the skew */
 	if (server_revoke(s, &r) != 0) {
 		oauth_error(rp, 503, "temporarily_unavailable",
 		    "cannot write the deny-list");

@@ -305,11 +305,18 @@ publish_denylist(struct server *s, struct tsr_store *st)
 int
 server_revoke(struct server *s, const struct tsr_revocation *r)
 {
+	struct tsr_revocation entry = *r;
 	struct tsr_why why = { "" };
+	int64_t skew = 0;
 	int ret = -1;
 
 	pthread_mutex_lock(&s->writer_mu);
-	if (tsr_store_revocation_add(s->writer, r, NULL, &why) != TSR_OK)
+	/* Keep it while any server sharing the store may accept the token. */
+	if (tsr_store_setting_get(s->writer, TSR_KEYRING_SETTING_SKEW, &skew,
+	    NULL) != TSR_OK || skew < s->cfg.clock_skew_s)
+		skew = s->cfg.clock_skew_s;
+	entry.expires_at = r->expires_at + skew;
+	if (tsr_store_revocation_add(s->writer, &entry, NULL, &why) != TSR_OK)
 		log_warnx("cannot revoke: %s", why.msg);
 	else
 		ret = publish_denylist(s, s->writer);
@@ -358,9 +365,11 @@ prepare_store(struct server *s, struct tsr_store *st)
 	if ((rc = tsr_store_migrate(st, NULL, &why)) != TSR_OK ||
 	    (rc = tsr_store_setting_set(st, "key_bits", s->cfg.key_bits,
 	    &why)) != TSR_OK ||
-	    (rc = tsr_store_setting_set(st, TSR_KEYRING_SETTING_WINDOW,
+	    /* Raised, never lowered: the admin commands and the deny-list
+	     * must cover the longest-lived tokens of any server. */
+	    (rc = tsr_store_setting_raise(st, TSR_KEYRING_SETTING_WINDOW,
 	    o.retire_window_s, &why)) != TSR_OK ||
-	    (rc = tsr_store_setting_set(st, TSR_KEYRING_SETTING_SKEW,
+	    (rc = tsr_store_setting_raise(st, TSR_KEYRING_SETTING_SKEW,
 	    s->cfg.clock_skew_s, &why)) != TSR_OK ||
 	    (rc = tsr_keyring_ensure(st, &o, time(NULL), &rep, &why)) !=
 	    TSR_OK) {

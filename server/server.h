@@ -67,7 +67,9 @@ struct server {
 };
 
 /* Write a revocation and publish the new deny-list at once; 0 on
- * success.  Called from request threads. */
+ * success.  Called from request threads.  r->expires_at is the token's
+ * exp: the entry is kept past it by the largest clock skew of any server
+ * sharing the store. */
 int server_revoke(struct server *s, const struct tsr_revocation *r);
 
 /* Wrap a loaded keyring for publishing; NULL on allocation failure. */
