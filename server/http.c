@@ -15,6 +15,8 @@
 #include "oauth.h"
 
 #define HTTP_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+/* Largest client certificate a connection remembers (DER bytes). */
+#define HTTP_MAX_CERT		8192
 /* A too big body is read and dropped up to this size, then the
  * connection is closed. */
 #define HTTP_MAX_DRAIN		(2 * 1024 * 1024)
@@ -247,6 +249,74 @@ serve_metrics(struct http *h, struct MHD_Connection *conn, unsigned *status)
 	return ret;
 }
 
+/*
+ * What one connection's client certificate proved, so that keep-alive
+ * requests do not verify the chain again.  The result stands while the
+ * peer presents the same certificate (compared byte for byte), the
+ * credentials it was checked against are current (a reload of the CA or
+ * CRL starts over) and the chain has not expired.
+ */
+struct conn_ctx {
+	struct snap	*creds;		/* checked against; NULL: nothing yet */
+	unsigned char	 der[HTTP_MAX_CERT];
+	size_t		 der_len;
+	int64_t		 until;
+	bool		 ok;
+	const char	*reason;
+	struct tls_peer	 peer;
+};
+
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+    enum MHD_ConnectionNotificationCode code)
+{
+	struct conn_ctx *cc = *socket_ctx;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_ctx = calloc(1, sizeof(struct conn_ctx));
+	} else if (cc != NULL) {
+		snap_put(cc->creds);
+		free(cc);
+		*socket_ctx = NULL;
+	}
+}
+
+static bool
+conn_remembers(const struct conn_ctx *cc, const struct snap *cs,
+    const gnutls_datum_t *leaf, int64_t now)
+{
+	return cc != NULL && cc->creds == cs && leaf->size == cc->der_len &&
+	    memcmp(leaf->data, cc->der, cc->der_len) == 0 && now < cc->until;
+}
+
+/* Remember a verification; true when cc took the reference to cs. */
+static bool
+conn_remember(struct conn_ctx *cc, struct snap *cs,
+    const gnutls_datum_t *leaf, const struct oauth_request *rq, int64_t now)
+{
+	if (cc == NULL || leaf->size > sizeof(cc->der))
+		return false;
+	snap_put(cc->creds);
+	cc->creds = cs;			/* keeps the caller's reference */
+	memcpy(cc->der, leaf->data, leaf->size);
+	cc->der_len = leaf->size;
+	cc->ok = rq->peer_ok;
+	cc->reason = rq->peer_reason;
+	cc->peer = *rq->peer;
+	/* A refusal may change with time (not yet valid): retry soon. */
+	cc->until = rq->peer_ok ? rq->peer->valid_until : now + 1;
+	return true;
+}
+
+static struct conn_ctx *
+conn_ctx_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
 /* The verified identity of the TLS peer, if any. */
 static void
 peer_identity(struct http *h, struct MHD_Connection *conn,
@@ -254,14 +324,27 @@ peer_identity(struct http *h, struct MHD_Connection *conn,
 {
 	const union MHD_ConnectionInfo *ci;
 	struct snap *cs = snap_get(&h->s->creds);
+	struct conn_ctx *cc = conn_ctx_of(conn);
+	const gnutls_datum_t *der = NULL;
+	int64_t now = time(NULL);
+	unsigned n = 0;
 
 	rq->peer = peer;
 	rq->peer_ok = false;
 	rq->peer_reason = "no TLS session";
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (ci != NULL && cs != NULL)
+	if (ci != NULL)
+		der = gnutls_certificate_get_peers(ci->tls_session, &n);
+	if (n > 0 && conn_remembers(cc, cs, &der[0], now)) {
+		*peer = cc->peer;
+		rq->peer_ok = cc->ok;
+		rq->peer_reason = cc->reason;
+	} else if (ci != NULL && cs != NULL) {
 		rq->peer_ok = tls_verify_peer(snap_obj(cs), ci->tls_session,
 		    peer, &rq->peer_reason) == 0;
+		if (n > 0 && conn_remember(cc, cs, &der[0], rq, now))
+			return;		/* the context took the reference */
+	}
 	snap_put(cs);
 }
 
@@ -596,6 +679,7 @@ http_start(struct server *s, const struct tls_creds *creds, int listen_fd)
 	    MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		log_warnx("cannot start the HTTPS listener");

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -338,6 +339,19 @@ peer_digests(const gnutls_datum_t *der, struct tls_peer *peer)
 	return 0;
 }
 
+/* The earliest notAfter of a chain: the result holds until then. */
+static int64_t
+chain_expiry(gnutls_x509_crt_t *chain, unsigned n)
+{
+	int64_t until = INT64_MAX, t;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if ((t = gnutls_x509_crt_get_expiration_time(chain[i])) < until)
+			until = t;
+	return until;
+}
+
 int
 tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
     struct tls_peer *peer, const char **reason)
@@ -380,6 +394,7 @@ tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
 	}
 	if (peer_cn(chain[0], peer, reason) != 0)
 		goto out;
+	peer->valid_until = chain_expiry(chain, n);
 	*reason = NULL;
 	rc = 0;
 out:
