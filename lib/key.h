@@ -1,12 +1,12 @@
 /*
- * key: one RSA signing key.  Generation, the private key file, the public
- * JWK, the RFC 7638 thumbprint (our kid), RS256 signing and verification.
+ * key: one RSA signing key.  Generation, the public JWK, the RFC 7638
+ * thumbprint (our kid), RS256 signing and verification.  Private key
+ * files are lib/keyfile's.
  *
- * No private-key material leaves this module: signing is one call, bytes
- * in, signature out.  A struct tsr_key made from a public JWK can verify
- * but not sign.  Private key files live in a key directory that must be
- * mode 0700 and owned by us; each file is <kid>.pem, mode 0600, written
- * via a temp file, fsync, rename, fsync of the directory.
+ * No private-key material leaves lib/: signing is one call, bytes in,
+ * signature out.  The one way out is the PEM pair below, which exists
+ * for lib/keyfile alone; nothing outside lib/ calls it.  A struct tsr_key
+ * made from a public JWK can verify but not sign.
  */
 #ifndef TSR_KEY_H
 #define TSR_KEY_H
@@ -28,12 +28,9 @@
 #define TSR_KEY_MAX_BITS	4096
 /* Largest RSA signature we make or accept, in bytes. */
 #define TSR_KEY_MAX_SIG		(TSR_KEY_MAX_BITS / 8)
-/* A private key PEM file larger than this is refused unread. */
+/* Largest private key PEM we parse (a key file larger is refused
+ * unread). */
 #define TSR_KEY_MAX_PEM		16384
-/* Largest key directory path. */
-#define TSR_KEY_MAX_PATH	1024
-/* tsr_key_dir_list refuses a directory with more key files than this. */
-#define TSR_KEY_MAX_FILES	1024
 
 struct tsr_key;
 
@@ -44,46 +41,6 @@ bool tsr_key_bits_valid(int bits);
  * tsr_key_destroy.  TSR_ERR_INVALID for bad bits, TSR_ERR_CRYPTO. */
 TSR_MUST_CHECK enum tsr_err tsr_key_generate(int bits, struct tsr_key **out,
     struct tsr_why *why);
-
-/*
- * Check that dir exists, is a directory owned by us and has no group or
- * world permission bits (TSR_ERR_PERM, like ssh); with create, make it
- * (mode 0700) when missing.
- */
-TSR_MUST_CHECK enum tsr_err tsr_key_dir_check(const char *dir, bool create,
-    struct tsr_why *why);
-
-/* Write key's private half to dir/<kid>.pem atomically, mode 0600.
- * TSR_ERR_EXISTS if the file is already there. */
-TSR_MUST_CHECK enum tsr_err tsr_key_save(const struct tsr_key *key,
-    const char *dir, struct tsr_why *why);
-
-/*
- * Load dir/<kid>.pem.  Refuses a file that is not a regular file we own
- * with mode 0600 or stricter (TSR_ERR_PERM), is over TSR_KEY_MAX_PEM, does
- * not parse, or whose thumbprint is not kid (TSR_ERR_CRYPTO).
- * TSR_ERR_NOT_FOUND when absent.
- */
-TSR_MUST_CHECK enum tsr_err tsr_key_load(const char *dir, const char *kid,
-    struct tsr_key **out, struct tsr_why *why);
-
-/* Overwrite dir/<kid>.pem with zeros, fsync, unlink, fsync the directory.
- * A missing file is TSR_OK (destroying is idempotent). */
-TSR_MUST_CHECK enum tsr_err tsr_key_destroy_file(const char *dir,
-    const char *kid, struct tsr_why *why);
-
-/* Seconds since dir/<kid>.pem was written (now - mtime);
- * TSR_ERR_NOT_FOUND when there is no such file. */
-TSR_MUST_CHECK enum tsr_err tsr_key_file_age(const char *dir, const char *kid,
-    int64_t now, int64_t *age_s, struct tsr_why *why);
-
-/*
- * The kids of the *.pem files in dir, malloc'd array of malloc'd strings;
- * free with tsr_key_kids_free.  Files whose name is not a kid are ignored.
- */
-TSR_MUST_CHECK enum tsr_err tsr_key_dir_list(const char *dir, char ***out,
-    size_t *out_n, struct tsr_why *why);
-void tsr_key_kids_free(char **kids, size_t n);
 
 /* Public key from a JWK object: kty RSA, n, e, kid optional (if present it
  * must equal the thumbprint).  Can verify, cannot sign. */
@@ -132,5 +89,29 @@ TSR_MUST_CHECK enum tsr_err tsr_key_sign(const struct tsr_key *key,
  * not.  Thread-safe. */
 TSR_MUST_CHECK enum tsr_err tsr_key_verify(const struct tsr_key *key,
     const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len);
+
+/*
+ * PEM, for lib/keyfile only: private-key material, never to leave lib/.
+ *
+ * tsr_key_to_pem: key's private half as unencrypted PKCS #8 PEM in *pem
+ * (*pem_len bytes, not NUL-terminated).  The caller must free it with
+ * tsr_key_pem_free, which wipes it; on failure *pem is NULL.
+ * TSR_ERR_STATE if key has no private half, TSR_ERR_CRYPTO.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_key_to_pem(const struct tsr_key *key,
+    uint8_t **pem, size_t *pem_len, struct tsr_why *why);
+
+/* Zero pem[0..pem_len), then free it.  NULL-safe. */
+void tsr_key_pem_free(uint8_t *pem, size_t pem_len);
+
+/*
+ * Private key from PKCS #8 or PKCS #1 PEM, unencrypted.  pem stays the
+ * caller's, who must wipe it before freeing it (explicit_bzero).  Free
+ * *out with tsr_key_destroy.  TSR_ERR_TOO_LONG over TSR_KEY_MAX_PEM;
+ * TSR_ERR_CRYPTO when it does not parse or is not a consistent RSA key;
+ * TSR_ERR_INVALID for a key size outside TSR_KEY_MIN_BITS..MAX_BITS.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_key_from_pem(const uint8_t *pem,
+    size_t pem_len, struct tsr_key **out, struct tsr_why *why);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "fault.h"
 #include "key.h"
+#include "keyfile.h"
 #include "store.h"
 
 struct tsr_keyring {
@@ -86,7 +87,7 @@ key_create(const struct tsr_keyring_opts *o, enum tsr_keystate state,
 	row->created_at = now;
 	if (state == TSR_KEYSTATE_ACTIVE)
 		row->activated_at = now;
-	if ((rc = tsr_key_save(key, o->key_dir, why)) == TSR_OK)
+	if ((rc = tsr_keyfile_save(key, o->key_dir, why)) == TSR_OK)
 		tsr_fault("keyring.after_keyfile");
 out:
 	free(text);
@@ -103,7 +104,7 @@ key_abandon(const struct tsr_keyring_opts *o, const struct tsr_keyrow *row)
 
 	/* Best effort: a file left behind has no row and can never sign. */
 	if (row->kid[0] != '\0') {
-		ignored = tsr_key_destroy_file(o->key_dir, row->kid, NULL);
+		ignored = tsr_keyfile_destroy(o->key_dir, row->kid, NULL);
 		(void)ignored;
 	}
 }
@@ -146,7 +147,7 @@ tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
 
 	if (new_active != NULL)
 		new_active[0] = '\0';
-	if ((rc = tsr_key_dir_check(o->key_dir, false, why)) != TSR_OK)
+	if ((rc = tsr_keyfile_dir_check(o->key_dir, false, why)) != TSR_OK)
 		return rc;
 	/* The slow part, RSA generation, happens outside the transaction. */
 	if ((rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, why)) !=
@@ -176,7 +177,7 @@ tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
 		memcpy(new_active, ks.next->kid, TSR_KEY_KID_BUF);
 	/* The retired key must never sign again. */
 	if (old[0] != '\0')
-		rc = tsr_key_destroy_file(o->key_dir, old, why);
+		rc = tsr_keyfile_destroy(o->key_dir, old, why);
 out:
 	if (rc != TSR_OK) {
 		tsr_store_rollback(st);
@@ -243,7 +244,7 @@ tsr_keyring_revoke(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	enum tsr_err rc;
 
 	memset(&fresh, 0, sizeof(fresh));
-	if ((rc = tsr_key_dir_check(o->key_dir, false, why)) != TSR_OK ||
+	if ((rc = tsr_keyfile_dir_check(o->key_dir, false, why)) != TSR_OK ||
 	    (rc = tsr_store_key_get(st, kid, &target, why)) != TSR_OK)
 		return rc;
 	if (needs_fresh(&target) &&
@@ -273,7 +274,7 @@ tsr_keyring_revoke(struct tsr_store *st, const struct tsr_keyring_opts *o,
 		fresh.kid[0] = '\0';	/* committed: the store owns it */
 	else
 		key_abandon(o, &fresh);
-	rc = tsr_key_destroy_file(o->key_dir, kid, why);
+	rc = tsr_keyfile_destroy(o->key_dir, kid, why);
 out:
 	if (rc != TSR_OK) {
 		tsr_store_rollback(st);
@@ -291,7 +292,7 @@ file_lost(const struct tsr_keyring_opts *o, const struct tsr_keyrow *r,
 	int64_t age;
 
 	return r != NULL &&
-	    tsr_key_file_age(o->key_dir, r->kid, now, &age, NULL) ==
+	    tsr_keyfile_age(o->key_dir, r->kid, now, &age, NULL) ==
 	    TSR_ERR_NOT_FOUND;
 }
 
@@ -409,20 +410,20 @@ destroy_dead_files(const struct tsr_keyring_opts *o, const struct keyset *ks,
 	int64_t age;
 	enum tsr_err rc;
 
-	if ((rc = tsr_key_dir_list(o->key_dir, &kids, &n, why)) != TSR_OK)
+	if ((rc = tsr_keyfile_list(o->key_dir, &kids, &n, why)) != TSR_OK)
 		return rc;
 	for (i = 0; i < n && rc == TSR_OK; i++) {
 		row = keyset_find(ks, kids[i]);
 		if (row != NULL && needs_fresh(row))
 			continue;
-		if (row == NULL && (tsr_key_file_age(o->key_dir, kids[i], now,
+		if (row == NULL && (tsr_keyfile_age(o->key_dir, kids[i], now,
 		    &age, NULL) != TSR_OK || age < TSR_KEYRING_ORPHAN_AGE_S))
 			continue;
-		if ((rc = tsr_key_destroy_file(o->key_dir, kids[i], why)) ==
+		if ((rc = tsr_keyfile_destroy(o->key_dir, kids[i], why)) ==
 		    TSR_OK)
 			rep->destroyed++;
 	}
-	tsr_key_kids_free(kids, n);
+	tsr_keyfile_kids_free(kids, n);
 	return rc;
 }
 
@@ -464,7 +465,7 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
 		rep = &dummy;
 	memset(rep, 0, sizeof(*rep));
 	memset(fresh, 0, sizeof(fresh));
-	if ((rc = tsr_key_dir_check(o->key_dir, true, why)) != TSR_OK ||
+	if ((rc = tsr_keyfile_dir_check(o->key_dir, true, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
 		goto out;
 	keyset_usable(o, &ks, now, &lost_active, &lost_next);
@@ -559,7 +560,7 @@ tsr_keyring_load(struct tsr_store *st, const char *key_dir,
 	enum tsr_err rc;
 
 	*out = NULL;
-	if ((rc = tsr_key_dir_check(key_dir, false, why)) != TSR_OK ||
+	if ((rc = tsr_keyfile_dir_check(key_dir, false, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
 		goto out;
 	if (ks.active == NULL) {
@@ -571,7 +572,7 @@ tsr_keyring_load(struct tsr_store *st, const char *key_dir,
 		goto out;
 	}
 	kr->active_since = ks.active->activated_at;
-	if ((rc = tsr_key_load(key_dir, ks.active->kid, &kr->active,
+	if ((rc = tsr_keyfile_load(key_dir, ks.active->kid, &kr->active,
 	    why)) != TSR_OK ||
 	    (rc = build_published(kr, &ks, why)) != TSR_OK)
 		goto out;

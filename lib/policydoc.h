@@ -1,7 +1,7 @@
 /*
  * policydoc: policy as code.  The whole policy (clients and their grants)
- * as one JSON document (SPEC "Policy document"), exported from the store
- * and applied to it.
+ * as one JSON document (SPEC "Policy document"): exported from the store,
+ * parsed and checked.  lib/policyplan applies a document to the store.
  *
  *	{"clients":[{"name":"order-service","cn":"order-service",
  *	  "enabled":true,"description":"",
@@ -16,14 +16,6 @@
  * "description" and writes "ttl" only when the grant has one, with
  * clients sorted by name, grants by audience and scopes in byte order,
  * so that export -> apply -> export gives the same bytes.
- *
- * Apply converges the store to the document in one transaction.  A
- * client in the document is described completely by it: its cn,
- * enabled and description are set, and grants the document does not
- * list for it are removed.  A client in the store but not in the
- * document is left alone (with its grants), or removed with prune.
- * Nothing is written for a row that already matches, so applying the
- * same document twice changes nothing the second time.
  *
  * Problems with a document are collected, all of them, in a
  * struct tsr_policydoc_problems: one line each, starting with the JSON
@@ -48,7 +40,6 @@
 #define TSR_POLICYDOC_MAX_PROBLEMS	100	/* lines kept; more counted */
 
 struct tsr_policydoc;		/* a parsed, valid document */
-struct tsr_policydoc_plan;	/* the changes an apply makes */
 struct tsr_policydoc_problems;	/* what is wrong with a document */
 
 /* An empty problem list.  Free with tsr_policydoc_problems_destroy. */
@@ -62,6 +53,28 @@ size_t tsr_policydoc_problems_kept(const struct tsr_policydoc_problems *pr);
 /* Line i < kept, without a newline; borrowed, valid as long as pr. */
 const char *tsr_policydoc_problems_line(
     const struct tsr_policydoc_problems *pr, size_t i);
+
+/*
+ * Add the problem "path: message" (path may be NULL).  Past
+ * TSR_POLICYDOC_MAX_PROBLEMS it is only counted.  A line is for people:
+ * one cut short still names the path, and any byte that is not
+ * printable becomes '?', so it stays one line.
+ */
+void tsr_policydoc_problems_add(struct tsr_policydoc_problems *pr,
+    const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record that a check could not finish for want of memory. */
+void tsr_policydoc_problems_add_nomem(struct tsr_policydoc_problems *pr);
+
+/*
+ * The verdict on a check that started when pr counted before problems:
+ * TSR_ERR_NOMEM if memory ran out (ever, in pr), TSR_ERR_INVALID if
+ * problems were added since, else TSR_OK; why says which.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_policydoc_problems_verdict(
+    const struct tsr_policydoc_problems *pr, size_t before,
+    struct tsr_why *why);
 
 /*
  * The store's policy as a document: *out is malloc'd NUL-terminated
@@ -82,51 +95,27 @@ TSR_MUST_CHECK enum tsr_err tsr_policydoc_parse(const char *text,
     struct tsr_policydoc **out, struct tsr_why *why);
 void tsr_policydoc_destroy(struct tsr_policydoc *doc);
 
-struct tsr_policydoc_opts {
-	bool	prune;		/* remove store clients the document omits */
-	bool	dry_run;	/* plan only; roll back, change nothing */
-};
-
 /*
- * Converge the store to doc in one transaction: read the store, check
- * what depends on it (a certificate CN of the document held by a store
- * client the document does not mention and that prune does not remove),
- * plan, and unless opts->dry_run write the plan and commit.  now stamps
- * new and changed rows.
- *
- * TSR_OK: *out is the plan (possibly empty), free it with
- * tsr_policydoc_plan_destroy before doc: it points into doc.  TSR_ERR_INVALID: problems were added to
- * pr, the store is unchanged and *out is NULL.  Store errors (the
- * transaction is rolled back, nothing changed): TSR_ERR_DB, ... with why.
+ * A parsed document, read-only, for lib/policyplan.  Clients are in
+ * name order, i < tsr_policydoc_client_count; what is returned is
+ * borrowed, valid as long as doc.
  */
-TSR_MUST_CHECK enum tsr_err tsr_policydoc_apply(struct tsr_store *st,
-    const struct tsr_policydoc *doc, const struct tsr_policydoc_opts *opts,
-    int64_t now, struct tsr_policydoc_problems *pr,
-    struct tsr_policydoc_plan **out, struct tsr_why *why);
+size_t tsr_policydoc_client_count(const struct tsr_policydoc *doc);
+const struct tsr_client *tsr_policydoc_client(
+    const struct tsr_policydoc *doc, size_t i);
+/* Client i's grants, in audience order; *n gets how many. */
+const struct tsr_grant *tsr_policydoc_client_grants(
+    const struct tsr_policydoc *doc, size_t i, size_t *n);
+/* Client i's place in the document's "clients" array: the 7 of the
+ * path $.clients[7] that problems about it name. */
+size_t tsr_policydoc_client_pos(const struct tsr_policydoc *doc, size_t i);
+bool tsr_policydoc_has_client(const struct tsr_policydoc *doc,
+    const char *name);
 
-void tsr_policydoc_plan_destroy(struct tsr_policydoc_plan *plan);
-
-/* Number of changes; 0 means the store already matched. */
-size_t tsr_policydoc_plan_count(const struct tsr_policydoc_plan *plan);
-
-/*
- * Change i as one line for people, borrowed (valid as long as plan):
- *	+ client billing-service: cn "billing", enabled true
- *	~ client order-service: enabled true -> false
- *	- client old-service
- *	+ grant order-service -> inventory: scopes [stock:read], ttl 5m
- *	~ grant order-service -> inventory: scopes [a] -> [a b]
- *	- grant order-service -> billing
- */
-const char *tsr_policydoc_plan_line(const struct tsr_policydoc_plan *plan,
-    size_t i);
-
-/*
- * The changes as a new JSON array (NULL when out of memory), each
- * {"op":"add"|"change"|"remove","kind":"client"|"grant","client":...}
- * with "audience" for grants, the new values for an add and
- * {"field":{"from":old,"to":new}} under "fields" for a change.
- */
-json_t *tsr_policydoc_plan_json(const struct tsr_policydoc_plan *plan);
+/* A grant's scopes ("a b c") and ttl (0: none) as the document writes
+ * them: ["a","b","c"] and "5m" or null.  New references; NULL when out
+ * of memory. */
+json_t *tsr_policydoc_scopes_json(const char *scopes);
+json_t *tsr_policydoc_ttl_json(int64_t ttl_s);
 
 #endif

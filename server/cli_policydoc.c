@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "policydoc.h"
+#include "policyplan.h"
 #include "store.h"
 
 static int
@@ -92,20 +93,20 @@ print_problems(const struct tsr_policydoc_problems *pr)
 }
 
 static int
-print_plan(const struct cli *c, const struct tsr_policydoc_plan *plan,
+print_plan(const struct cli *c, const struct tsr_policyplan *plan,
     bool applied)
 {
-	size_t i, n = tsr_policydoc_plan_count(plan);
+	size_t i, n = tsr_policyplan_count(plan);
 
 	if (c->json)
 		return cli_print_json(json_pack("{s:o,s:b}", "changes",
-		    tsr_policydoc_plan_json(plan), "applied", applied));
+		    tsr_policyplan_json(plan), "applied", applied));
 	if (n == 0) {
 		printf("no changes\n");
 		return CLI_EXIT_OK;
 	}
 	for (i = 0; i < n; i++)
-		printf("%s\n", tsr_policydoc_plan_line(plan, i));
+		printf("%s\n", tsr_policyplan_line(plan, i));
 	if (applied)
 		printf("applied %zu change%s\n", n, n == 1 ? "" : "s");
 	else
@@ -116,12 +117,12 @@ print_plan(const struct cli *c, const struct tsr_policydoc_plan *plan,
 
 /* Parse the file, then converge the store to it in one transaction. */
 static int
-apply_file(const struct cli *c, const struct tsr_policydoc_opts *o,
+apply_file(const struct cli *c, const struct tsr_policyplan_opts *o,
     const char *text, size_t len, struct tsr_policydoc_problems *pr)
 {
 	struct tsr_why why = { "" };
 	struct tsr_policydoc *doc = NULL;
-	struct tsr_policydoc_plan *plan = NULL;
+	struct tsr_policyplan *plan = NULL;
 	struct tsr_store *st = NULL;
 	enum tsr_err rc;
 	int ex;
@@ -136,7 +137,7 @@ apply_file(const struct cli *c, const struct tsr_policydoc_opts *o,
 		tsr_policydoc_destroy(doc);
 		return ex;
 	}
-	rc = tsr_policydoc_apply(st, doc, o, time(NULL), pr, &plan, &why);
+	rc = tsr_policyplan_apply(st, doc, o, time(NULL), pr, &plan, &why);
 	tsr_store_close(st);
 	if (rc == TSR_OK)
 		ex = print_plan(c, plan, !o->dry_run);
@@ -144,7 +145,7 @@ apply_file(const struct cli *c, const struct tsr_policydoc_opts *o,
 		ex = print_problems(pr);
 	else
 		ex = cli_fail(rc, &why);
-	tsr_policydoc_plan_destroy(plan);
+	tsr_policyplan_destroy(plan);
 	tsr_policydoc_destroy(doc);
 	return ex;
 }
@@ -152,7 +153,7 @@ apply_file(const struct cli *c, const struct tsr_policydoc_opts *o,
 static int
 policy_apply(struct cli *c, int argc, char **argv)
 {
-	struct tsr_policydoc_opts o = { .prune = false, .dry_run = false };
+	struct tsr_policyplan_opts o = { .prune = false, .dry_run = false };
 	struct args_opt opts[] = {
 		{ .name = "dry-run", .flag = &o.dry_run },
 		{ .name = "prune", .flag = &o.prune },
