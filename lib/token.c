@@ -150,7 +150,11 @@ check_decoded(const struct tsr_jws *jws, tsr_token_key_fn find, void *arg,
 {
 	const struct tsr_key *key;
 	const char *typ = tsr_jose_typ(jws), *kid = tsr_jose_kid(jws);
+	const char *alg = tsr_jose_alg(jws);
 
+	/* RFC 8725 §3.1: only the one algorithm we sign with. */
+	if (alg == NULL || strcmp(alg, "RS256") != 0)
+		return TSR_TOKEN_BAD_ALG;
 	if (kid == NULL || strlen(kid) >= sizeof(out->kid))
 		return TSR_TOKEN_MALFORMED;
 	memcpy(out->kid, kid, strlen(kid) + 1);
@@ -184,8 +188,14 @@ tsr_token_check(const char *token, size_t len, tsr_token_key_fn find,
 	if (out == NULL)
 		out = &scratch;
 	memset(out, 0, sizeof(*out));
-	if (tsr_jose_decode(token, len, &jws, NULL) != TSR_OK)
+	switch (tsr_jose_decode(token, len, &jws, NULL)) {
+	case TSR_OK:
+		break;
+	case TSR_ERR_TOO_LONG:
+		return TSR_TOKEN_TOO_LONG;
+	default:
 		return TSR_TOKEN_MALFORMED;
+	}
 	v = check_decoded(jws, find, arg, iss, now, skew, out);
 	tsr_jose_free(jws);
 	return v;

@@ -47,7 +47,9 @@ TSR_MUST_CHECK enum tsr_err tsr_token_mint(const struct tsr_key *key,
 /* Why a token is not valid, in the order the checks run. */
 #define TSR_TOKEN_VERDICTS(X)						\
 	X(TSR_TOKEN_VALID,		"valid")				\
+	X(TSR_TOKEN_TOO_LONG,		"too long: over 8192 bytes")		\
 	X(TSR_TOKEN_MALFORMED,		"malformed: not a JWT we issue")	\
+	X(TSR_TOKEN_BAD_ALG,		"unsupported alg: only RS256 is accepted") \
 	X(TSR_TOKEN_WRONG_TYP,		"wrong typ: not an at+jwt access token") \
 	X(TSR_TOKEN_UNKNOWN_KID,	"signed by a key that is not published") \
 	X(TSR_TOKEN_BAD_SIG,		"bad signature")			\
@@ -84,7 +86,8 @@ typedef const struct tsr_key *(*tsr_token_key_fn)(void *arg,
 
 /*
  * Check token[0..len) as a resource server would: at most
- * TSR_JOSE_MAX_TOKEN bytes, header typ "at+jwt", a kid that find() knows,
+ * TSR_JOSE_MAX_TOKEN bytes, alg RS256, header typ "at+jwt", a kid that
+ * find() knows,
  * an RS256 signature by that key, iss equal to iss (NULL: any), and
  * nbf - skew <= now < exp + skew.  out (may be NULL) is filled as far as
  * decoding got, so a caller can explain an expired or foreign token.

@@ -29,12 +29,12 @@ clock_skew(struct tsr_store *st)
 	return skew;
 }
 
-/* The token from the command line, or else one line of stdin. */
+/* The token from the command line, or else one line of stdin.  A line
+ * too long for buf is passed on cut to one byte over the limit, so that
+ * the check calls it too long, as it does an argument. */
 static int
 read_token(const char *arg, char *buf, size_t size, const char **out)
 {
-	size_t len;
-
 	if (arg != NULL) {
 		*out = arg;
 		return 0;
@@ -43,13 +43,7 @@ read_token(const char *arg, char *buf, size_t size, const char **out)
 		fprintf(stderr, "tessera: no token on standard input\n");
 		return CLI_EXIT_ERR;
 	}
-	len = strcspn(buf, "\r\n");
-	if (buf[len] == '\0' && len == size - 1) {
-		fprintf(stderr, "tessera: token longer than %d bytes\n",
-		    TSR_JOSE_MAX_TOKEN);
-		return CLI_EXIT_ERR;
-	}
-	buf[len] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
 	*out = buf;
 	return 0;
 }
@@ -375,6 +369,30 @@ inspect_token(struct tsr_store *st, const char *token, struct inspection *in)
 	return 0;
 }
 
+/* Did the token decode into claims at all? */
+static bool
+was_decoded(const struct inspection *in)
+{
+	return in->verdict != TSR_TOKEN_MALFORMED &&
+	    in->verdict != TSR_TOKEN_TOO_LONG;
+}
+
+/* Did its signature verify with a key of ours?  The checks that come
+ * after the signature (issuer, time) run only when it did. */
+static bool
+was_verified(const struct inspection *in)
+{
+	switch (in->verdict) {
+	case TSR_TOKEN_VALID:
+	case TSR_TOKEN_WRONG_ISS:
+	case TSR_TOKEN_NOT_YET_VALID:
+	case TSR_TOKEN_EXPIRED:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static json_t *
 inspection_json(const struct inspection *in)
 {
@@ -389,6 +407,9 @@ inspection_json(const struct inspection *in)
 	    (json_int_t)c->nbf, "exp", (json_int_t)c->exp, "x5t#S256", c->x5t);
 	if (doc == NULL)
 		return NULL;
+	if (!was_decoded(in))
+		json_object_set_new(doc, "claims", json_null());
+	json_object_set_new(doc, "verified", json_boolean(was_verified(in)));
 	json_object_set_new(doc, "key", in->key.kid[0] == '\0' ? json_null() :
 	    json_pack("{s:s,s:s}", "kid", in->key.kid, "state",
 	    tsr_store_keystate_name(in->key.state)));
@@ -405,8 +426,10 @@ inspection_print(const struct inspection *in, int64_t now)
 
 	printf("verdict:    %s\n", in->verdict == TSR_TOKEN_VALID &&
 	    in->revoked.revoked_at == 0 ? "valid" : in->why);
-	if (in->verdict == TSR_TOKEN_MALFORMED)
+	if (!was_decoded(in))
 		return;
+	if (!was_verified(in))
+		printf("claims:     NOT VERIFIED, shown as decoded\n");
 	printf("issued to:  %s\naudience:   %s\nscope:      %s\n", c->sub,
 	    c->aud, c->scope[0] ? c->scope : "(none)");
 	cli_format_time(c->iat, at, sizeof(at));

@@ -103,13 +103,20 @@ any_key(void *arg, const char *kid)
 	return arg;
 }
 
+/* {"alg":"none","typ":"at+jwt","kid":"k"} with valid-looking claims. */
+#define ALG_NONE_TOKEN							\
+	"eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0Iiwia2lkIjoiayJ9."	\
+	"eyJpc3MiOiJodHRwczovL2kiLCJzdWIiOiJzdmMiLCJhdWQiOiJhdWQiLCJqdGki" \
+	"OiJqIiwiaWF0IjoxMDAwLCJuYmYiOjEwMDAsImV4cCI6MTMwMCwiY25mIjp7Ing1" \
+	"dCNTMjU2IjoiWCJ9fQ."
+
 static void
 test_check(const struct tsr_key *key, const struct tsr_key *other)
 {
 	struct tsr_token_req r = { "https://i", "svc", "aud", "x", "X5T",
 		1000, 300 };
 	struct tsr_token_claims c;
-	char jti[TSR_TOKEN_JTI_BUF], *tok = NULL, *jwt = NULL;
+	char jti[TSR_TOKEN_JTI_BUF], *tok = NULL, *jwt = NULL, *big;
 	json_t *claims;
 	void *k = (void *)key;
 
@@ -141,6 +148,15 @@ test_check(const struct tsr_key *key, const struct tsr_key *other)
 	    NULL, 1100, 60, &c), TSR_TOKEN_BAD_SIG);
 	CHECK_INT(tsr_token_check("garbage", 7, find_key, k, NULL, 1100, 60,
 	    &c), TSR_TOKEN_MALFORMED);
+	if ((big = malloc(TSR_JOSE_MAX_TOKEN + 1)) != NULL) {
+		memset(big, 'a', TSR_JOSE_MAX_TOKEN + 1);
+		CHECK_INT(tsr_token_check(big, TSR_JOSE_MAX_TOKEN + 1,
+		    find_key, k, NULL, 1100, 60, &c), TSR_TOKEN_TOO_LONG);
+		free(big);
+	}
+	/* alg none, with or without our signature: only RS256 counts. */
+	CHECK_INT(tsr_token_check(ALG_NONE_TOKEN, strlen(ALG_NONE_TOKEN),
+	    any_key, k, NULL, 1100, 60, &c), TSR_TOKEN_BAD_ALG);
 	CHECK_STR(tsr_token_verdict_str(TSR_TOKEN_EXPIRED), "expired");
 
 	/* A JWT that is not an access token (typ JWT) is refused. */
