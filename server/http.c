@@ -68,7 +68,7 @@ struct req {
 	unsigned	 status;
 	const char	*method;
 	char		 client[TSR_STORE_MAX_NAME + 1];
-	char		 body[FORM_MAX_BODY];
+	char		*body;		/* FORM_MAX_BODY bytes, on first data */
 };
 
 struct reply {
@@ -425,7 +425,7 @@ serve_oauth(struct http *h, struct MHD_Connection *conn, struct req *rq,
 	peer_identity(h, conn, &orq, &peer);
 	orq.content_type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
-	orq.body = rq->body;
+	orq.body = rq->body ? rq->body : "";
 	orq.body_len = rq->body_len;
 	endpoint(h->s, &orq, &orp);
 	simple_reply(&r, orp.status, "");
@@ -482,6 +482,7 @@ audit_early(struct http *h, struct MHD_Connection *conn,
 	orp.error = "invalid_request";
 	orp.reason = reason;
 	audit(h, conn, rq, &orq, &orp);
+	count_outcome(h->s->metrics, routes[rq->route].route, &orp);
 }
 
 static bool
@@ -571,7 +572,11 @@ static enum MHD_Result
 take_body(struct http *h, struct MHD_Connection *conn, struct req *rq,
     const char *data, size_t *size)
 {
-	if (!rq->too_big && *size <= sizeof(rq->body) - rq->body_len) {
+	/* GETs never need the buffer: allocate it for the first bytes. */
+	if (rq->body == NULL && !rq->too_big &&
+	    (rq->body = malloc(FORM_MAX_BODY)) == NULL)
+		return MHD_NO;
+	if (!rq->too_big && *size <= FORM_MAX_BODY - rq->body_len) {
 		memcpy(rq->body + rq->body_len, data, *size);
 		rq->body_len += *size;
 	} else {
@@ -639,6 +644,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	    rq->client[0] ? rq->client : "-", ms,
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	atomic_fetch_sub(&h->s->inflight, 1);
+	free(rq->body);
 	free(rq);
 	*req_cls = NULL;
 }

@@ -46,11 +46,11 @@ is_form_type(const char *ct)
 /*
  * The scope of the token: every granted scope when none was asked for,
  * else the requested ones, each of which must be granted (RFC 6749 §3.3).
- * out is sorted and deduplicated.
+ * out is sorted and deduplicated.  NULL, or why the request is refused.
  */
-static bool
+static const char *
 resolve_scope(const struct tsr_grant *g, const char *req,
-    char out[TSR_STORE_MAX_SCOPES + 1], const char **reason)
+    char out[TSR_STORE_MAX_SCOPES + 1])
 {
 	const char *list[OAUTH_MAX_SCOPES];
 	char buf[TSR_STORE_MAX_SCOPES + 1], *p, *sp;
@@ -58,11 +58,10 @@ resolve_scope(const struct tsr_grant *g, const char *req,
 
 	if (req == NULL) {
 		memcpy(out, g->scopes, strlen(g->scopes) + 1);
-		return true;
+		return NULL;
 	}
-	*reason = "malformed scope";
 	if ((len = strlen(req)) == 0 || len >= sizeof(buf))
-		return false;
+		return "malformed scope";
 	memcpy(buf, req, len + 1);
 	/* scope = scope-token *( SP scope-token ): one space between. */
 	for (p = buf; p != NULL; p = sp) {
@@ -70,14 +69,14 @@ resolve_scope(const struct tsr_grant *g, const char *req,
 			*sp++ = '\0';
 		if (tsr_policy_check_scope(p, strlen(p), NULL) != TSR_OK ||
 		    n >= OAUTH_MAX_SCOPES)
-			return false;
-		if (!tsr_policy_grant_has_scope(g, p, strlen(p))) {
-			*reason = "scope not granted";
-			return false;
-		}
+			return "malformed scope";
+		if (!tsr_policy_grant_has_scope(g, p, strlen(p)))
+			return "scope not granted";
 		list[n++] = p;
 	}
-	return tsr_policy_scopes_join(list, n, out, NULL) == TSR_OK;
+	if (tsr_policy_scopes_join(list, n, out, NULL) != TSR_OK)
+		return "malformed scope";
+	return NULL;
 }
 
 /* The client behind a verified certificate, if it may ask for tokens. */
@@ -92,12 +91,14 @@ authenticate(const struct tsr_policy *pol, const struct oauth_request *rq,
 		return NULL;
 	}
 	c = tsr_policy_client_by_cn(pol, rq->peer->cn, strlen(rq->peer->cn));
+	/* Known even when disabled: the audit trail names who was refused. */
+	if (c != NULL)
+		memcpy(rp->client, c->name, strlen(c->name) + 1);
 	if (c == NULL || !c->enabled) {
 		oauth_error(rp, 401, "invalid_client", c == NULL ?
 		    "no client with this certificate CN" : "client disabled");
 		return NULL;
 	}
-	memcpy(rp->client, c->name, strlen(c->name) + 1);
 	return c;
 }
 
@@ -236,7 +237,7 @@ oauth_token(struct server *s, const struct oauth_request *rq,
 	const struct tsr_client *c;
 	const struct tsr_grant *g;
 	struct form *f = NULL;
-	const char *aud;
+	const char *aud, *why;
 
 	memset(rp, 0, sizeof(*rp));
 	rp->no_store = true;
@@ -253,8 +254,8 @@ oauth_token(struct server *s, const struct oauth_request *rq,
 		oauth_error(rp, 400, "invalid_target", "audience not granted");
 		goto out;
 	}
-	if (!resolve_scope(g, form_get(f, "scope"), scope, &rp->reason)) {
-		oauth_error(rp, 400, "invalid_scope", rp->reason);
+	if ((why = resolve_scope(g, form_get(f, "scope"), scope)) != NULL) {
+		oauth_error(rp, 400, "invalid_scope", why);
 		goto out;
 	}
 	mint(s, c, g, scope, rq, rp);

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +37,7 @@
 #define SERVE_POLL_MS		250	/* SPEC: changes seen within 1 s */
 #define SERVE_ENSURE_S		2	/* expiry of retired keys */
 #define SERVE_DRAIN_S		10	/* SIGTERM: wait for requests */
+#define SERVE_KEYGEN_NICE	10	/* key generation yields to requests */
 #define SERVE_OLD_DAEMON_S	60	/* a replaced daemon's grace */
 
 static volatile sig_atomic_t got_term, got_hup;
@@ -501,6 +504,40 @@ tend_keys(struct loop *l, time_t now)
 		poll_store(l);
 }
 
+struct tend_job {
+	struct loop	*l;
+	time_t		 now;
+};
+
+static void *
+tend_main(void *arg)
+{
+	struct tend_job *job = arg;
+
+	/* RSA key generation takes a few hundred milliseconds of CPU: at a
+	 * low priority it waits for the request threads, not they for it.
+	 * (A thread of its own, so the listener threads a reload starts
+	 * from the loop keep the normal priority.) */
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+	    SERVE_KEYGEN_NICE);
+	tend_keys(job->l, job->now);
+	return NULL;
+}
+
+/* Tend the keys from a low-priority thread; the loop waits for it. */
+static void
+tend_keys_low(struct loop *l, time_t now)
+{
+	struct tend_job job = { l, now };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, tend_main, &job) != 0) {
+		tend_keys(l, now);
+		return;
+	}
+	pthread_join(t, NULL);
+}
+
 /* SIGHUP: new credentials, a new daemon on the same socket. */
 static void
 reload_tls(struct loop *l)
@@ -554,7 +591,7 @@ tick(struct loop *l)
 		l->old = NULL;
 	}
 	poll_store(l);
-	tend_keys(l, now);
+	tend_keys_low(l, now);
 }
 
 /* SIGTERM: stop accepting, let requests in flight finish, then stop. */
