@@ -36,7 +36,8 @@ tsr_b64_encode(const uint8_t *in, size_t in_len, char *dst, size_t dst_size,
 	if (encoded_size(in_len) > dst_size)
 		return TSR_ERR_TOO_LONG;
 	for (i = 0; i + 3 <= in_len; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		dst[o++] = b64_alphabet[v >> 18 & 63];
 		dst[o++] = b64_alphabet[v >> 12 & 63];
 		dst[o++] = b64_alphabet[v >> 6 & 63];

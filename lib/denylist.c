@@ -34,7 +34,8 @@ by_client(const void *a, const void *b)
 	if (c != 0)
 		return c;
 	/* Latest first, so the first entry of a client is the one kept. */
-	return (y->revoked_at > x->revoked_at) - (y->revoked_at < x->revoked_at);
+	return (y->revoked_at > x->revoked_at) -
+	    (y->revoked_at < x->revoked_at);
 }
 
 /* Keep the first (latest) entry of each client in a sorted array. */

@@ -59,8 +59,10 @@ enum tsr_err
 tsr_key_thumbprint(const char *n_b64, const char *e_b64,
     char kid[TSR_KEY_KID_BUF])
 {
-	static const char p1[] = "{\"e\":\"", p2[] = "\",\"kty\":\"RSA\",\"n\":\"",
-	    p3[] = "\"}";
+	/* RFC 7638 §3.2: the required members in lexicographic order. */
+	static const char p1[] = "{\"e\":\"";
+	static const char p2[] = "\",\"kty\":\"RSA\",\"n\":\"";
+	static const char p3[] = "\"}";
 	struct sha256_ctx ctx;
 	uint8_t d[SHA256_DIGEST_SIZE];
 
@@ -116,7 +118,8 @@ check_rsa_public(const gnutls_datum_t *n, const gnutls_datum_t *e,
 	if (n->size == 0 || n->data[0] == 0 || e->size == 0 ||
 	    e->data[0] == 0)
 		return tsr_err_why(why, TSR_ERR_INVALID,
-		    "RSA modulus or exponent is not a minimal unsigned integer");
+		    "RSA modulus or exponent is not a minimal unsigned "
+		    "integer");
 	bits = n->size * 8;
 	for (unsigned char top = n->data[0]; (top & 0x80) == 0; top <<= 1)
 		bits--;

@@ -70,8 +70,9 @@ tsr_keyfile_dir_check(const char *dir, bool create, struct tsr_why *why)
 		    "key directory path is empty or too long");
 	if (stat(dir, &st) == -1) {
 		if (errno != ENOENT)
-			return tsr_err_why(why, TSR_ERR_IO, "key directory %s: %s",
-			    dir, errstr(errno, ebuf, sizeof(ebuf)));
+			return tsr_err_why(why, TSR_ERR_IO,
+			    "key directory %s: %s", dir,
+			    errstr(errno, ebuf, sizeof(ebuf)));
 		if (!create)
 			return tsr_err_why(why, TSR_ERR_NOT_FOUND,
 			    "key directory %s does not exist", dir);
@@ -242,8 +243,8 @@ tsr_keyfile_save(const struct tsr_key *key, const char *dir,
 	    (rc = tmp_name(kid, tmp)) != TSR_OK ||
 	    (rc = write_new_file(dfd, tmp, pem, pem_len)) != TSR_OK ||
 	    (rc = publish(dfd, tmp, name)) != TSR_OK)
-		(void)tsr_err_why(why, rc, "cannot write key file %s/%s: %s", dir,
-		    name, rc == TSR_ERR_EXISTS ? "it already exists" :
+		(void)tsr_err_why(why, rc, "cannot write key file %s/%s: %s",
+		    dir, name, rc == TSR_ERR_EXISTS ? "it already exists" :
 		    tsr_err_str(rc));
 out:
 	tsr_key_pem_free(pem, pem_len);		/* wipes it */

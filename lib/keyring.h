@@ -39,7 +39,7 @@ struct tsr_keyring;
 struct tsr_keyring_opts {
 	const char	*key_dir;
 	int		 bits;			/* for new keys */
-	int64_t		 retire_window_s;	/* retired key stays published */
+	int64_t		 retire_window_s;	/* retired key stays up */
 };
 
 /* A private key file with no row is an orphan (a crash before its row

@@ -492,3 +492,17 @@ tsr_policy_grant_has_scope(const struct tsr_grant *g, const char *scope,
 	}
 	return false;
 }
+
+size_t
+tsr_policy_grants_of(const struct tsr_grant *gs, size_t n, const char *name,
+    size_t *cur)
+{
+	size_t start;
+
+	while (*cur < n && strcmp(gs[*cur].client, name) < 0)
+		(*cur)++;
+	start = *cur;
+	while (*cur < n && strcmp(gs[*cur].client, name) == 0)
+		(*cur)++;
+	return *cur - start;
+}

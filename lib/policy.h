@@ -91,6 +91,15 @@ const struct tsr_client *tsr_policy_client_by_name(
 const struct tsr_grant *tsr_policy_grant(const struct tsr_policy *p,
     const char *client, const char *audience);
 
+/*
+ * Walk grants sorted by client, then audience (as tsr_store_grant_list
+ * returns them): skip to client name from *cur on and return how many
+ * grants it has, leaving *cur past them.  Names must be asked for in
+ * increasing order.
+ */
+size_t tsr_policy_grants_of(const struct tsr_grant *gs, size_t n,
+    const char *name, size_t *cur);
+
 /* Is scope one of the space-separated scopes of g? */
 bool tsr_policy_grant_has_scope(const struct tsr_grant *g, const char *scope,
     size_t scope_len);

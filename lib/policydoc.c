@@ -96,7 +96,8 @@ tsr_policydoc_problems_add(struct tsr_policydoc_problems *pr,
 	(void)vsnprintf(msg + o, sizeof(msg) - (size_t)o, fmt, ap);
 	va_end(ap);
 	for (i = 0; msg[i] != '\0'; i++)
-		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] > 0x7e)
+		if ((unsigned char)msg[i] < 0x20 ||
+		    (unsigned char)msg[i] > 0x7e)
 			msg[i] = '?';
 	if ((pr->lines[pr->kept] = strdup(msg)) == NULL)
 		pr->nomem = true;
@@ -721,22 +722,6 @@ client_doc(const struct tsr_client *c, const struct tsr_grant *gs, size_t n)
 	return o;
 }
 
-/* The grants of client name in gs (sorted by client, then audience),
- * from *cur on; names are asked for in increasing order. */
-static size_t
-grants_of(const struct tsr_grant *gs, size_t n, const char *name,
-    size_t *cur)
-{
-	size_t start;
-
-	while (*cur < n && strcmp(gs[*cur].client, name) < 0)
-		(*cur)++;
-	start = *cur;
-	while (*cur < n && strcmp(gs[*cur].client, name) == 0)
-		(*cur)++;
-	return *cur - start;
-}
-
 static json_t *
 export_doc(const struct tsr_client *cls, size_t n_cls,
     const struct tsr_grant *gs, size_t n_gs)
@@ -745,7 +730,7 @@ export_doc(const struct tsr_client *cls, size_t n_cls,
 	size_t i, cur = 0, n;
 
 	for (i = 0; arr != NULL && i < n_cls; i++) {
-		n = grants_of(gs, n_gs, cls[i].name, &cur);
+		n = tsr_policy_grants_of(gs, n_gs, cls[i].name, &cur);
 		if (json_array_append_new(arr, client_doc(&cls[i],
 		    gs + cur - n, n)) != 0) {
 			json_decref(arr);

@@ -34,7 +34,7 @@ struct change {
 };
 
 struct tsr_policyplan {
-	struct tsr_client	*cls;	/* the store's, read in the transaction */
+	struct tsr_client	*cls;	/* the store's, read in the tx */
 	size_t			 n_cls;
 	struct tsr_grant	*gs;
 	size_t			 n_gs;
@@ -47,22 +47,6 @@ static bool
 set(json_t *obj, const char *key, json_t *v)
 {
 	return obj != NULL && json_object_set_new(obj, key, v) == 0;
-}
-
-/* The grants of client name in gs (sorted by client, then audience),
- * from *cur on; names are asked for in increasing order. */
-static size_t
-grants_of(const struct tsr_grant *gs, size_t n, const char *name,
-    size_t *cur)
-{
-	size_t start;
-
-	while (*cur < n && strcmp(gs[*cur].client, name) < 0)
-		(*cur)++;
-	start = *cur;
-	while (*cur < n && strcmp(gs[*cur].client, name) == 0)
-		(*cur)++;
-	return *cur - start;
 }
 
 /* --- the plan ------------------------------------------------------ */
@@ -184,7 +168,8 @@ plan_build(struct tsr_policyplan *p, const struct tsr_policydoc *doc,
 			rc = push_client(p, OP_CHANGE, f, d, s, why);
 		if (rc == TSR_OK && c <= 0) {
 			dg = tsr_policydoc_client_grants(doc, i, &n_dg);
-			n_sg = grants_of(p->gs, p->n_gs, d->name, &cur);
+			n_sg = tsr_policy_grants_of(p->gs, p->n_gs, d->name,
+			    &cur);
 			rc = plan_grants(p, dg, n_dg, p->gs + cur - n_sg, n_sg,
 			    why);
 		}

@@ -929,7 +929,8 @@ tsr_store_grant_delete(struct tsr_store *st, const char *client,
 	int changes = 0;
 
 	if (client == NULL || audience == NULL)
-		return tsr_err_why(why, TSR_ERR_INVALID, "no client or audience");
+		return tsr_err_why(why, TSR_ERR_INVALID,
+		    "no client or audience");
 	if ((rc = prep(st, sql_grant_delete, &stmt, why)) == TSR_OK &&
 	    (rc = bind_str(stmt, 1, client, why)) == TSR_OK &&
 	    (rc = bind_str(stmt, 2, audience, why)) == TSR_OK)

@@ -46,16 +46,16 @@ TSR_MUST_CHECK enum tsr_err tsr_token_mint(const struct tsr_key *key,
 
 /* Why a token is not valid, in the order the checks run. */
 #define TSR_TOKEN_VERDICTS(X)						\
-	X(TSR_TOKEN_VALID,		"valid")				\
-	X(TSR_TOKEN_TOO_LONG,		"too long: over 8192 bytes")		\
-	X(TSR_TOKEN_MALFORMED,		"malformed: not a JWT we issue")	\
-	X(TSR_TOKEN_BAD_ALG,		"unsupported alg: only RS256 is accepted") \
-	X(TSR_TOKEN_WRONG_TYP,		"wrong typ: not an at+jwt access token") \
-	X(TSR_TOKEN_UNKNOWN_KID,	"signed by a key that is not published") \
-	X(TSR_TOKEN_BAD_SIG,		"bad signature")			\
-	X(TSR_TOKEN_WRONG_ISS,		"issued by another issuer")		\
-	X(TSR_TOKEN_NOT_YET_VALID,	"not yet valid")			\
-	X(TSR_TOKEN_EXPIRED,		"expired")
+	X(TSR_TOKEN_VALID, "valid")					\
+	X(TSR_TOKEN_TOO_LONG, "too long: over 8192 bytes")		\
+	X(TSR_TOKEN_MALFORMED, "malformed: not a JWT we issue")		\
+	X(TSR_TOKEN_BAD_ALG, "unsupported alg: only RS256 is accepted")	\
+	X(TSR_TOKEN_WRONG_TYP, "wrong typ: not an at+jwt access token")	\
+	X(TSR_TOKEN_UNKNOWN_KID, "signed by a key that is not published") \
+	X(TSR_TOKEN_BAD_SIG, "bad signature")				\
+	X(TSR_TOKEN_WRONG_ISS, "issued by another issuer")		\
+	X(TSR_TOKEN_NOT_YET_VALID, "not yet valid")			\
+	X(TSR_TOKEN_EXPIRED, "expired")
 
 enum tsr_token_verdict {
 #define TSR_TOKEN_VERDICT_ENUM(name, text) name,

@@ -15,6 +15,7 @@
 #include "oauth.h"
 
 #define HTTP_PRIORITIES	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"
+#define UNAVAILABLE	"{\"error\":\"temporarily_unavailable\"}"
 /* Largest client certificate a connection remembers (DER bytes). */
 #define HTTP_MAX_CERT		8192
 /* A too big body is read and dropped up to this size, then the
@@ -147,7 +148,7 @@ serve_jwks(struct http *h, struct MHD_Connection *conn, unsigned *status)
 	enum MHD_Result ret;
 
 	if (ks == NULL) {
-		simple_reply(&r, 503, "{\"error\":\"temporarily_unavailable\"}");
+		simple_reply(&r, 503, UNAVAILABLE);
 		*status = r.status;
 		return send_reply(conn, &r);
 	}
@@ -234,7 +235,7 @@ serve_metrics(struct http *h, struct MHD_Connection *conn, unsigned *status)
 
 	sample_gauges(h->s, &g);
 	if ((text = metrics_render(h->s->metrics, &g, &len)) == NULL) {
-		simple_reply(&r, 503, "{\"error\":\"temporarily_unavailable\"}");
+		simple_reply(&r, 503, UNAVAILABLE);
 		*status = r.status;
 		return send_reply(conn, &r);
 	}

@@ -159,24 +159,26 @@ metrics_introspection(struct metrics *m, const char *outcome)
 static void
 render_requests(FILE *f, struct metrics *m)
 {
-	size_t r, i;
+	char status[16];
 	unsigned long n;
+	size_t r, i;
 
 	fputs("# HELP tessera_http_requests_total HTTP requests answered, by "
 	    "route and status.\n# TYPE tessera_http_requests_total counter\n",
 	    f);
-	for (r = 0; r < N_ROUTES; r++)
-		for (i = 0; i < N_STATUS; i++)
-			if ((n = atomic_load(&m->requests[r][i])) > 0) {
-				if (status_codes[i] == 0)
-					fprintf(f, "tessera_http_requests_total"
-					    "{route=\"%s\",status=\"other\"} "
-					    "%lu\n", route_names[r], n);
-				else
-					fprintf(f, "tessera_http_requests_total"
-					    "{route=\"%s\",status=\"%u\"} %lu\n",
-					    route_names[r], status_codes[i], n);
-			}
+	for (r = 0; r < N_ROUTES; r++) {
+		for (i = 0; i < N_STATUS; i++) {
+			if ((n = atomic_load(&m->requests[r][i])) == 0)
+				continue;
+			if (status_codes[i] == 0)
+				(void)snprintf(status, sizeof(status), "other");
+			else
+				(void)snprintf(status, sizeof(status), "%u",
+				    status_codes[i]);
+			fprintf(f, "tessera_http_requests_total{route=\"%s\","
+			    "status=\"%s\"} %lu\n", route_names[r], status, n);
+		}
+	}
 }
 
 static void

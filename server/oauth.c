@@ -167,6 +167,27 @@ check_form(const struct oauth_request *rq, struct form *f,
 	return aud ? aud : res;
 }
 
+/* A 200 whose body is doc (consumed) plus "scope" unless it is empty;
+ * a 503 when memory ran out.  True on success. */
+static bool
+json_reply(struct oauth_reply *rp, json_t *doc, const char *scope,
+    const char *outcome)
+{
+	if (doc != NULL && scope[0] != '\0')
+		json_object_set_new(doc, "scope", json_string(scope));
+	rp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+	json_decref(doc);
+	if (rp->body == NULL) {
+		oauth_error(rp, 503, "temporarily_unavailable",
+		    "out of memory");
+		return false;
+	}
+	rp->status = 200;
+	rp->body_len = strlen(rp->body);
+	rp->outcome = outcome;
+	return true;
+}
+
 /* The success body of RFC 6749 §5.1. */
 static void
 token_reply(struct oauth_reply *rp, const char *token, int64_t ttl_s,
@@ -176,19 +197,8 @@ token_reply(struct oauth_reply *rp, const char *token, int64_t ttl_s,
 
 	doc = json_pack("{s:s,s:s,s:I}", "access_token", token, "token_type",
 	    "Bearer", "expires_in", (json_int_t)ttl_s);
-	if (doc != NULL && scope[0] != '\0')
-		json_object_set_new(doc, "scope", json_string(scope));
-	rp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
-	if (rp->body == NULL) {
-		oauth_error(rp, 503, "temporarily_unavailable",
-		    "out of memory");
-		return;
-	}
-	rp->status = 200;
-	rp->body_len = strlen(rp->body);
-	rp->outcome = "issued";
-	tsr_audit_set(rp->scope, sizeof(rp->scope), scope);
+	if (json_reply(rp, doc, scope, "issued"))
+		tsr_audit_set(rp->scope, sizeof(rp->scope), scope);
 }
 
 static void
@@ -419,18 +429,7 @@ active_reply(const struct tsr_token_claims *c, struct oauth_reply *rp)
 	    "aud", c->aud, "exp", (json_int_t)c->exp, "iat",
 	    (json_int_t)c->iat, "nbf", (json_int_t)c->nbf, "jti", c->jti,
 	    "token_type", "Bearer", "cnf", "x5t#S256", c->x5t);
-	if (doc != NULL && c->scope[0] != '\0')
-		json_object_set_new(doc, "scope", json_string(c->scope));
-	rp->body = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
-	if (rp->body == NULL) {
-		oauth_error(rp, 503, "temporarily_unavailable",
-		    "out of memory");
-		return;
-	}
-	rp->status = 200;
-	rp->body_len = strlen(rp->body);
-	rp->outcome = "active";
+	(void)json_reply(rp, doc, c->scope, "active");
 }
 
 /* Is the token live and meant for the caller?  Why not, if not. */

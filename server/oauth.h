@@ -33,7 +33,7 @@ struct oauth_reply {
 	char		 jti[TSR_TOKEN_JTI_BUF];
 	char		 kid[TSR_KEY_KID_BUF];
 	char		 scope[TSR_STORE_MAX_SCOPES + 1];
-	const char	*outcome;	/* static: issued, denied, active, ... */
+	const char	*outcome;	/* static: issued, denied, active... */
 	const char	*error;		/* static: the OAuth error code */
 	const char	*reason;	/* static: why a request was denied */
 };

@@ -165,7 +165,8 @@ static int
 check_cfg(const struct serve_args *a, struct server_cfg *cfg, char *addr,
     size_t addr_len)
 {
-	long bits = TSR_KEY_DEFAULT_BITS, threads = sysconf(_SC_NPROCESSORS_ONLN);
+	long bits = TSR_KEY_DEFAULT_BITS;
+	long threads = sysconf(_SC_NPROCESSORS_ONLN);
 
 	if (a->cert == NULL || a->key == NULL || a->ca == NULL) {
 		fprintf(stderr, "tessera: serve needs --tls-cert, --tls-key "

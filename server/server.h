@@ -34,7 +34,7 @@ struct server_cfg {
 	int64_t		 jwks_max_age_s;
 	int64_t		 clock_skew_s;
 	int64_t		 audit_retention_s;
-	double		 rate_limit;		/* tokens/s per client; 0 = off */
+	double		 rate_limit;		/* per client per s; 0 = off */
 	int		 key_bits;
 	unsigned	 threads;
 	unsigned	 conn_limit;

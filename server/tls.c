@@ -117,7 +117,8 @@ check_pair(const struct tls_creds *c, const struct tls_files *f,
     size_t cert_len, size_t key_len, char *err, size_t err_len)
 {
 	gnutls_certificate_credentials_t cred;
-	gnutls_datum_t cd = { (unsigned char *)c->cert_pem, (unsigned)cert_len };
+	gnutls_datum_t cd = { (unsigned char *)c->cert_pem,
+		(unsigned)cert_len };
 	gnutls_datum_t kd = { (unsigned char *)c->key_pem, (unsigned)key_len };
 	int ret;
 

@@ -36,7 +36,7 @@ struct tls_peer {
 	char	cn[TSR_STORE_MAX_CN + 1];
 	char	x5t[TSR_TOKEN_X5T_BUF];		/* base64url SHA-256 of DER */
 	char	sha256_hex[65];			/* for logs and audit */
-	int64_t	valid_until;			/* earliest notAfter of the chain */
+	int64_t	valid_until;			/* earliest notAfter in chain */
 };
 
 /*
