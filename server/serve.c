@@ -100,7 +100,7 @@ creds_free(void *p)
 struct serve_args {
 	const char *listen, *cert, *key, *ca, *crl, *issuer, *ttl, *period;
 	const char *max_age, *skew, *bits, *threads, *log_level, *retention;
-	const char *rate;
+	const char *rate, *max_conns, *max_per_ip, *conn_timeout;
 };
 
 static int
@@ -161,6 +161,31 @@ parse_listen(const char *text, struct server_cfg *cfg, char *addr,
 	return 0;
 }
 
+/* Connection limits: defaults that suit one busy issuer. */
+static int
+check_limits(const struct serve_args *a, struct server_cfg *cfg)
+{
+	long conns = 1024, per_ip = 256;
+	int64_t timeout = 30;
+
+	if (parse_uint_opt("max-connections", a->max_conns, 1, 65536,
+	    &conns) ||
+	    parse_uint_opt("max-connections-per-ip", a->max_per_ip, 1, 65536,
+	    &per_ip) ||
+	    parse_duration_opt("connection-timeout", a->conn_timeout, 30,
+	    &timeout))
+		return -1;
+	if (timeout > 3600) {
+		fprintf(stderr, "tessera: --connection-timeout is at most "
+		    "1h\n");
+		return -1;
+	}
+	cfg->conn_limit = (unsigned)conns;
+	cfg->per_ip_limit = (unsigned)per_ip;
+	cfg->conn_timeout_s = (unsigned)timeout;
+	return 0;
+}
+
 static int
 check_cfg(const struct serve_args *a, struct server_cfg *cfg, char *addr,
     size_t addr_len)
@@ -200,9 +225,8 @@ check_cfg(const struct serve_args *a, struct server_cfg *cfg, char *addr,
 		return -1;
 	}
 	cfg->threads = threads > 0 ? (unsigned)threads : 1;
-	cfg->conn_limit = 1024;
-	cfg->per_ip_limit = 256;
-	cfg->conn_timeout_s = 30;
+	if (check_limits(a, cfg) != 0)
+		return -1;
 	if (a->issuer != NULL &&
 	    (strlen(a->issuer) >= sizeof(cfg->issuer) ||
 	    strncmp(a->issuer, "https://", 8) != 0)) {
@@ -744,6 +768,9 @@ cli_serve(struct cli *c, int argc, char **argv)
 		{ .name = "log-level", .value = &a.log_level },
 		{ .name = "audit-retention", .value = &a.retention },
 		{ .name = "rate-limit", .value = &a.rate },
+		{ .name = "max-connections", .value = &a.max_conns },
+		{ .name = "max-connections-per-ip", .value = &a.max_per_ip },
+		{ .name = "connection-timeout", .value = &a.conn_timeout },
 		{ .name = NULL },
 	};
 	static struct server s;	/* one per process, shared by threads */
