@@ -170,16 +170,16 @@ bad_input "client disable of an unknown client" "$DB" \
 tsr client list --json >"$T/want.json" 2>/dev/null
 want=$(cat "$T/want.json")
 ok "global options after the subcommand" \
-    "$TESSERA" client list --json --db "$DB" --key-dir "$KEYS"
+    "$TSR_BIN" client list --json --db "$DB" --key-dir "$KEYS"
 is "global options after the subcommand: same output" "$OUT" "$want"
 ok "--json before the subcommand" \
-    "$TESSERA" --json --db "$DB" client list
+    "$TSR_BIN" --json --db "$DB" client list
 is "--json before the subcommand: same output" "$OUT" "$want"
 ok "TESSERA_DB and TESSERA_KEY_DIR" \
-    env TESSERA_DB="$DB" TESSERA_KEY_DIR="$KEYS" "$TESSERA" client list --json
+    env TESSERA_DB="$DB" TESSERA_KEY_DIR="$KEYS" "$TSR_BIN" client list --json
 is "TESSERA_DB: same output" "$OUT" "$want"
 ok "--db beats TESSERA_DB" \
-    env TESSERA_DB="$T/other.db" "$TESSERA" --db "$DB" client list --json
+    env TESSERA_DB="$T/other.db" "$TSR_BIN" --db "$DB" client list --json
 is "--db beats TESSERA_DB: same output" "$OUT" "$want"
 ok "--db beats TESSERA_DB: the other database is not created" \
     test ! -e "$T/other.db"
@@ -187,11 +187,11 @@ ok "--db beats TESSERA_DB: the other database is not created" \
 mkdir "$T/cwd"
 # shellcheck disable=SC2016
 ok "default --db is tessera.db in the working directory" \
-    bash -c 'cd "$1" && "$2" migrate && test -s tessera.db' _ "$T/cwd" "$TESSERA"
+    bash -c 'cd "$1" && "$2" migrate && test -s tessera.db' _ "$T/cwd" "$TSR_BIN"
 
 # --- usage errors: exit 2 --------------------------------------------------
 sum=$(db_checksum "$DB")
-usage_error "no subcommand" "$TESSERA"
+usage_error "no subcommand" "$TSR_BIN"
 usage_error "unknown subcommand" tsr frobnicate
 usage_error "unknown client subcommand" tsr client frob
 usage_error "client without a subcommand" tsr client
@@ -204,8 +204,8 @@ usage_error "client show without a name" tsr client show
 usage_error "client list with an extra argument" tsr client list extra
 usage_error "unknown option after the subcommand" tsr client list --bogus
 usage_error "unknown option before the subcommand" \
-    "$TESSERA" --bogus --db "$DB" client list
-usage_error "--db without its value" "$TESSERA" client list --db
+    "$TSR_BIN" --bogus --db "$DB" client list
+usage_error "--db without its value" "$TSR_BIN" client list --db
 usage_error "grant add without an audience" tsr grant add order-service
 usage_error "grant add --ttl without its value" \
     tsr grant add order-service x --ttl

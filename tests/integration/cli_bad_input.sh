@@ -64,17 +64,17 @@ bad_input "key revoke of a malformed kid" "$DB" \
 
 # --- the database itself ---------------------------------------------------
 bad_input "database in a missing directory (client list)" "$T/nodir/t.db" \
-    "$TESSERA" --db "$T/nodir/t.db" --key-dir "$KEYS" client list
+    "$TSR_BIN" --db "$T/nodir/t.db" --key-dir "$KEYS" client list
 bad_input "database in a missing directory (migrate)" "$T/nodir/t.db" \
-    "$TESSERA" --db "$T/nodir/t.db" --key-dir "$KEYS" migrate
+    "$TSR_BIN" --db "$T/nodir/t.db" --key-dir "$KEYS" migrate
 ok "database in a missing directory: nothing created" test ! -e "$T/nodir"
 
 # Root ignores mode bits, so "unwritable" is a path under a regular file.
 : >"$T/file"
 bad_input "database in an unwritable directory (migrate)" "$T/file/t.db" \
-    "$TESSERA" --db "$T/file/t.db" --key-dir "$KEYS" migrate
+    "$TSR_BIN" --db "$T/file/t.db" --key-dir "$KEYS" migrate
 bad_input "database in an unwritable directory (client add)" "$T/file/t.db" \
-    "$TESSERA" --db "$T/file/t.db" --key-dir "$KEYS" \
+    "$TSR_BIN" --db "$T/file/t.db" --key-dir "$KEYS" \
     client add x --cn x
 
 head -c 16384 /dev/urandom >"$T/corrupt.db"
@@ -84,7 +84,7 @@ sum=$(file_checksum "$T/corrupt.db")
 for cmd in "migrate" "client list" "client add x --cn x" "key list"; do
 	# shellcheck disable=SC2086
 	bad_input "corrupt database file ($cmd)" "$T/corrupt.db" \
-	    "$TESSERA" --db "$T/corrupt.db" --key-dir "$KEYS" $cmd
+	    "$TSR_BIN" --db "$T/corrupt.db" --key-dir "$KEYS" $cmd
 done
 is "corrupt database file: the file is unchanged" \
     "$(file_checksum "$T/corrupt.db")" "$sum"
@@ -115,7 +115,7 @@ newer_schema "$T/newer.db" || bail "cannot record migration 999"
 for cmd in "migrate" "client list" "client add x --cn x" "key list"; do
 	# shellcheck disable=SC2086
 	bad_input "database newer than the program ($cmd)" "$T/newer.db" \
-	    "$TESSERA" --db "$T/newer.db" --key-dir "$KEYS" $cmd
+	    "$TSR_BIN" --db "$T/newer.db" --key-dir "$KEYS" $cmd
 done
 
 # --- the key directory -----------------------------------------------------
@@ -123,22 +123,22 @@ done
 # made, nothing changes.
 DB2=$T/loose.db
 mkdir -m 0700 "$T/k-migrate"
-"$TESSERA" --db "$DB2" --key-dir "$T/k-migrate" migrate >/dev/null 2>&1 ||
+"$TSR_BIN" --db "$DB2" --key-dir "$T/k-migrate" migrate >/dev/null 2>&1 ||
     bail "migrate failed"
 mkdir -p "$T/loose"
 chmod 0755 "$T/loose"
 for cmd in "key list" "key rotate"; do
 	# shellcheck disable=SC2086
 	bad_input "key directory mode 0755 ($cmd)" "$DB2" \
-	    "$TESSERA" --db "$DB2" --key-dir "$T/loose" $cmd
+	    "$TSR_BIN" --db "$DB2" --key-dir "$T/loose" $cmd
 done
 is "key directory mode 0755: no key file written" "$(ls -A "$T/loose")" ""
 chmod 0750 "$T/loose"
 bad_input "key directory mode 0750 (key list)" "$DB2" \
-    "$TESSERA" --db "$DB2" --key-dir "$T/loose" key list
+    "$TSR_BIN" --db "$DB2" --key-dir "$T/loose" key list
 : >"$T/notadir"
 bad_input "key directory that is a file (key list)" "$DB2" \
-    "$TESSERA" --db "$DB2" --key-dir "$T/notadir" key list
+    "$TSR_BIN" --db "$DB2" --key-dir "$T/notadir" key list
 
 # The store's own keys with a loosened directory are refused too.
 chmod 0755 "$KEYS"

@@ -132,9 +132,9 @@ bad_input "key revoke of a key already revoked" "$DB" tsr key revoke "$a0"
 # --- a missing key directory is made 0700, the environment names it --------
 DB2=$T/env.db
 ok "TESSERA_DB/TESSERA_KEY_DIR: migrate" \
-    env TESSERA_DB="$DB2" TESSERA_KEY_DIR="$T/newkeys" "$TESSERA" migrate
+    env TESSERA_DB="$DB2" TESSERA_KEY_DIR="$T/newkeys" "$TSR_BIN" migrate
 ok "TESSERA_KEY_DIR: key list makes a missing key directory" \
-    env TESSERA_DB="$DB2" TESSERA_KEY_DIR="$T/newkeys" "$TESSERA" key list --json
+    env TESSERA_DB="$DB2" TESSERA_KEY_DIR="$T/newkeys" "$TSR_BIN" key list --json
 is "the new key directory is mode 0700" "$(file_mode "$T/newkeys")" 700
 is "the new key directory holds two key files" \
     "$(find "$T/newkeys" -name '*.pem' | wc -l)" 2

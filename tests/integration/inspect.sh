@@ -176,7 +176,7 @@ inspect_stdin_exits() {
 	shift 4
 	inspect_exits "$desc" "$want" "$reason" bash -c \
 	    'printf "%s\n" "$1" | "$2" --db "$3" --key-dir "$4" "${@:5}" token inspect' \
-	    - "$tok" "$TESSERA" "$DB" "$KEYS" "$@"
+	    - "$tok" "$TSR_BIN" "$DB" "$KEYS" "$@"
 }
 
 # --- store A: a default server (token TTL 5 m, clock skew 60 s) ---------------
@@ -405,7 +405,7 @@ like "too long (argument): one stderr line 'token is not valid:' naming the leng
 ]*(too long|longer than|8192)[^
 ]*$'
 run bash -c 'printf "%s\n" "$1" | "$2" --db "$3" --key-dir "$4" token inspect' \
-    - "$LONG" "$TESSERA" "$DB" "$KEYS"
+    - "$LONG" "$TSR_BIN" "$DB" "$KEYS"
 is "too long (stdin): exits 1" "$RC" 1
 like "too long (stdin): one stderr line 'token is not valid:' naming the length" \
     "$ERR" '^tessera: token is not valid: [^

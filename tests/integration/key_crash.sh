@@ -119,7 +119,7 @@ crash() {
 	local desc=$1 point=$2
 	shift 2
 	exits "$desc: killed at $point (exit 137)" 137 env TSR_FAULT="$point" \
-	    bash -c '"$@"; exit $?' bash "$TESSERA" --db "$DB" --key-dir "$KEYS" "$@"
+	    bash -c '"$@"; exit $?' bash "$TSR_BIN" --db "$DB" --key-dir "$KEYS" "$@"
 }
 
 # age_files: every key file older than the orphan age

@@ -10,6 +10,14 @@
 # Every test gets its own temp dir $T, removed (and any server killed) on
 # exit.  $DB and $KEYS are a database and a key directory inside it; tsr
 # runs the binary with them.
+#
+# Tests run the binary as "$TSR_BIN" (tsr and start_server do), never as
+# "$TESSERA" directly: with TSR_WRAPPER set (a command prefix, words split
+# on blanks, e.g. tests/valgrind-wrap as "meson test --setup=valgrind" sets
+# it) TSR_BIN is a script in $T that execs "TSR_WRAPPER... $TESSERA ARGS",
+# keeping the pid, so it also works under env, timeout and bash -c.
+# TSR_TIME_SCALE (default 1; 20 with TSR_WRAPPER) multiplies the waits for
+# the server to come up and to exit.
 # shellcheck shell=bash disable=SC2034,SC2119,SC2120
 
 set -u
@@ -23,6 +31,24 @@ export TSR_SRCDIR TSR_PYTHON
 unset TESSERA_DB TESSERA_KEY_DIR
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/tsr-it.XXXXXX")
+TSR_WRAPPER=${TSR_WRAPPER:-}
+if [ -n "$TSR_WRAPPER" ]; then
+	TSR_BIN=$T/tessera
+	read -r -a _wrap <<<"$TSR_WRAPPER"
+	{
+		echo '#!/usr/bin/env bash'
+		printf 'exec'
+		printf ' %q' "${_wrap[@]}" "$TESSERA"
+		printf ' "$@"\n'
+	} >"$TSR_BIN"
+	chmod 0755 "$TSR_BIN"
+	unset _wrap
+	TSR_TIME_SCALE=${TSR_TIME_SCALE:-20}
+else
+	TSR_BIN=$TESSERA
+	TSR_TIME_SCALE=${TSR_TIME_SCALE:-1}
+fi
+export TSR_BIN
 DB=$T/t.db
 KEYS=$T/keys
 SERVER_PID=
@@ -32,7 +58,8 @@ _tap_failed=0
 _lib_cleanup() {
 	if [ -n "$SERVER_PID" ]; then
 		kill -TERM "$SERVER_PID" 2>/dev/null
-		_wait_pid "$SERVER_PID" 50 || kill -KILL "$SERVER_PID" 2>/dev/null
+		_wait_pid "$SERVER_PID" $((50 * TSR_TIME_SCALE)) ||
+		    kill -KILL "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
 	fi
 	chmod -R u+rwx "$T" 2>/dev/null
@@ -247,13 +274,13 @@ exec(sys.argv[2], {"d": d, "json": json})
 # --- the binary ------------------------------------------------------------
 
 # tsr ARGS...: tessera with this test's database and key directory
-tsr() { "$TESSERA" --db "$DB" --key-dir "$KEYS" "$@"; }
+tsr() { "$TSR_BIN" --db "$DB" --key-dir "$KEYS" "$@"; }
 
 # fresh_store: a new migrated database and an empty 0700 key directory
 fresh_store() {
 	rm -rf "$DB" "$DB-wal" "$DB-shm" "$KEYS"
 	mkdir -m 0700 "$KEYS"
-	"$TESSERA" --db "$DB" --key-dir "$KEYS" migrate >/dev/null ||
+	"$TSR_BIN" --db "$DB" --key-dir "$KEYS" migrate >/dev/null ||
 	    bail "tessera migrate failed on a fresh database"
 }
 
@@ -288,19 +315,20 @@ _wait_pid() {	# _wait_pid PID TRIES (0.1 s each): 0 once PID has gone
 # wait until /healthz answers 200.  Sets PORT, BASE (https://127.0.0.1:PORT),
 # SERVER_PID; the log is $T/server.log.  Returns 1 (after printing the log
 # as diagnostics) when the server does not come up.
-# TSR_START_TRIES (default 200, 0.05 s apart) bounds the wait.
+# TSR_START_TRIES (default 200 times TSR_TIME_SCALE, 0.05 s apart) bounds
+# the wait.
 start_server() {
 	[ -n "${PKI:-}" ] || make_pki
 	[ -d "$KEYS" ] || mkdir -m 0700 "$KEYS"
 	PORT=$(free_port)
 	BASE=https://127.0.0.1:$PORT
-	"$TESSERA" --db "$DB" --key-dir "$KEYS" serve \
+	"$TSR_BIN" --db "$DB" --key-dir "$KEYS" serve \
 	    --listen "127.0.0.1:$PORT" \
 	    --tls-cert "$PKI/server.pem" --tls-key "$PKI/server-key.pem" \
 	    --client-ca "$PKI/ca.pem" --issuer "$BASE" "$@" \
 	    >>"$T/server.log" 2>&1 </dev/null &
 	SERVER_PID=$!
-	local i tries=${TSR_START_TRIES:-200}
+	local i tries=${TSR_START_TRIES:-$((200 * TSR_TIME_SCALE))}
 	for ((i = 0; i < tries; i++)); do
 		if ! kill -0 "$SERVER_PID" 2>/dev/null; then
 			wait "$SERVER_PID" 2>/dev/null
@@ -325,7 +353,7 @@ start_server() {
 stop_server() {
 	[ -n "$SERVER_PID" ] || return 0
 	kill -TERM "$SERVER_PID" 2>/dev/null
-	if _wait_pid "$SERVER_PID" 100; then
+	if _wait_pid "$SERVER_PID" $((100 * TSR_TIME_SCALE)); then
 		wait "$SERVER_PID" 2>/dev/null
 		SERVER_STATUS=$?
 	else

@@ -80,14 +80,14 @@ ok "export -> apply -> export: byte-identical" cmp "$T/e1.json" "$T/e2.json"
 ok "export --json is the same document" tsr policy export --json
 is "export --json: same bytes" "$OUT" "$(cat "$T/e1.json")"
 ok "apply from stdin" bash -c '"$1" --db "$2" policy apply - <"$3"' _ \
-    "$TESSERA" "$DB" "$T/e1.json"
+    "$TSR_BIN" "$DB" "$T/e1.json"
 is "apply from stdin: no changes" "$OUT" "no changes"
 
 # a fresh store gets the same policy from the export
 rm -f "$T/other.db"
 ok "apply the export to a fresh store" \
-    "$TESSERA" --db "$T/other.db" policy apply "$T/e1.json"
-ok "export of the fresh store" "$TESSERA" --db "$T/other.db" policy export
+    "$TSR_BIN" --db "$T/other.db" policy apply "$T/e1.json"
+ok "export of the fresh store" "$TSR_BIN" --db "$T/other.db" policy export
 is "export of the fresh store: the same document" "$OUT" "$(cat "$T/e1.json")"
 
 # --- changes, --json -------------------------------------------------------

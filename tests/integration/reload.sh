@@ -205,7 +205,7 @@ is "SIGTERM after the reloads: exit 0" "$SERVER_STATUS" 0
 # --- start-up checks ------------------------------------------------------------------
 # serve_with CERT KEY: run tessera serve (bounded: it must not start)
 serve_with() {
-	run timeout 20 "$TESSERA" --db "$DB" --key-dir "$KEYS" serve \
+	run timeout 20 "$TSR_BIN" --db "$DB" --key-dir "$KEYS" serve \
 	    --listen "127.0.0.1:$(free_port)" --tls-cert "$1" --tls-key "$2" \
 	    --client-ca "$PKI/ca.pem"
 }
