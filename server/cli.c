@@ -151,6 +151,26 @@ cli_print_json(json_t *doc)
 	return CLI_EXIT_OK;
 }
 
+int
+cli_print_list(const struct cli *c, const char *key, const void *rows,
+    size_t n, size_t size, void (*table)(const void *, size_t),
+    json_t *(*one)(const void *))
+{
+	const unsigned char *row = rows;
+	json_t *arr;
+	size_t i;
+
+	if (!c->json) {
+		table(rows, n);
+		return CLI_EXIT_OK;
+	}
+	if ((arr = json_array()) == NULL)
+		return cli_fail(TSR_ERR_NOMEM, NULL);
+	for (i = 0; i < n; i++, row += size)
+		json_array_append_new(arr, one(row));
+	return cli_print_json(json_pack("{s:o}", key, arr));
+}
+
 void
 cli_format_time(int64_t at, char *buf, size_t len)
 {

@@ -66,6 +66,14 @@ int cli_open(const struct cli *c, struct tsr_store **st);
 /* Print doc (stolen) as one JSON document on stdout. */
 int cli_print_json(json_t *doc);
 
+/*
+ * Print n rows of size bytes each: table(rows, n) for people, or with
+ * --json {"<key>":[one(row), ...]}.  Returns the exit status.
+ */
+int cli_print_list(const struct cli *c, const char *key, const void *rows,
+    size_t n, size_t size, void (*table)(const void *, size_t),
+    json_t *(*one)(const void *));
+
 /* Print the usage on stream. */
 void cli_usage(FILE *stream);
 

@@ -13,8 +13,9 @@
 #define CLI_AUDIT_MAX_LIMIT	100000
 
 static json_t *
-event_json(const struct tsr_audit_event *e)
+event_json(const void *row)
 {
+	const struct tsr_audit_event *e = row;
 	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
 	    "s:s}", "at", (json_int_t)e->at, "event", e->event, "peer",
 	    e->peer, "cert_sha256", e->cert_sha256, "cn", e->cn, "client",
@@ -24,8 +25,9 @@ event_json(const struct tsr_audit_event *e)
 }
 
 static void
-event_table(const struct tsr_audit_event *es, size_t n)
+event_table(const void *rows, size_t n)
 {
+	const struct tsr_audit_event *es = rows;
 	char at[32];
 	size_t i;
 
@@ -77,9 +79,8 @@ cli_audit(struct cli *c, int argc, char **argv)
 	struct tsr_why why = { "" };
 	struct tsr_store *st = NULL;
 	int64_t since_s = 0;
-	size_t n = 0, i;
+	size_t n = 0;
 	enum tsr_err rc;
-	json_t *arr;
 	int ex;
 
 	if ((ex = cli_parse(c, argc, argv, opts, 1, 1)) != 0)
@@ -95,14 +96,8 @@ cli_audit(struct cli *c, int argc, char **argv)
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);
-	if (!c->json) {
-		event_table(es, n);
-		free(es);
-		return CLI_EXIT_OK;
-	}
-	arr = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, event_json(&es[i]));
+	ex = cli_print_list(c, "events", es, n, sizeof(*es), event_table,
+	    event_json);
 	free(es);
-	return cli_print_json(json_pack("{s:o}", "events", arr));
+	return ex;
 }

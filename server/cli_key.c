@@ -50,8 +50,9 @@ key_prepare(const struct cli *c, struct tsr_store *st,
 }
 
 static json_t *
-keyrow_json(const struct tsr_keyrow *k)
+keyrow_json(const void *row)
 {
+	const struct tsr_keyrow *k = row;
 	return json_pack("{s:s,s:s,s:i,s:o,s:o,s:o,s:o}", "kid", k->kid,
 	    "state", tsr_store_keystate_name(k->state), "bits", k->bits,
 	    "created_at", cli_json_time(k->created_at), "activated_at",
@@ -61,8 +62,9 @@ keyrow_json(const struct tsr_keyrow *k)
 }
 
 static void
-key_table(const struct tsr_keyrow *ks, size_t n)
+key_table(const void *rows, size_t n)
 {
+	const struct tsr_keyrow *ks = rows;
 	char cr[32], ac[32], re[32], ex[32];
 	size_t i;
 
@@ -86,9 +88,8 @@ key_list(struct cli *c, int argc, char **argv)
 	struct tsr_why why = { "" };
 	struct tsr_store *st = NULL;
 	struct tsr_keyrow *ks = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	enum tsr_err rc;
-	json_t *arr;
 	int ex;
 
 	if ((ex = cli_parse(c, argc, argv, NULL, 2, 2)) != 0 ||
@@ -99,16 +100,10 @@ key_list(struct cli *c, int argc, char **argv)
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);
-	if (!c->json) {
-		key_table(ks, n);
-		free(ks);
-		return CLI_EXIT_OK;
-	}
-	arr = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, keyrow_json(&ks[i]));
+	ex = cli_print_list(c, "keys", ks, n, sizeof(*ks), key_table,
+	    keyrow_json);
 	free(ks);
-	return cli_print_json(json_pack("{s:o}", "keys", arr));
+	return ex;
 }
 
 static int

@@ -10,8 +10,9 @@
 #include "store.h"
 
 static json_t *
-client_json(const struct tsr_client *cl)
+client_json(const void *row)
 {
+	const struct tsr_client *cl = row;
 	return json_pack("{s:s,s:s,s:b,s:s,s:I}", "name", cl->name, "cn",
 	    cl->cn, "enabled", cl->enabled, "description", cl->description,
 	    "created_at", (json_int_t)cl->created_at);
@@ -53,8 +54,9 @@ client_add(struct cli *c, int argc, char **argv)
 }
 
 static void
-client_table(const struct tsr_client *cls, size_t n)
+client_table(const void *rows, size_t n)
 {
+	const struct tsr_client *cls = rows;
 	char at[32];
 	size_t i;
 
@@ -73,8 +75,7 @@ client_list(struct cli *c, int argc, char **argv)
 	struct tsr_why why = { "" };
 	struct tsr_store *st = NULL;
 	struct tsr_client *cls = NULL;
-	json_t *arr;
-	size_t n = 0, i;
+	size_t n = 0;
 	enum tsr_err rc;
 	int ex;
 
@@ -85,21 +86,16 @@ client_list(struct cli *c, int argc, char **argv)
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);
-	if (!c->json) {
-		client_table(cls, n);
-		free(cls);
-		return CLI_EXIT_OK;
-	}
-	arr = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, client_json(&cls[i]));
+	ex = cli_print_list(c, "clients", cls, n, sizeof(*cls), client_table,
+	    client_json);
 	free(cls);
-	return cli_print_json(json_pack("{s:o}", "clients", arr));
+	return ex;
 }
 
 static void
-grant_table(const struct tsr_grant *gs, size_t n)
+grant_table(const void *rows, size_t n)
 {
+	const struct tsr_grant *gs = rows;
 	char ttl[TSR_DURATION_BUF];
 	size_t i;
 
@@ -133,8 +129,9 @@ scopes_json(const char *scopes)
 }
 
 static json_t *
-grant_json(const struct tsr_grant *g)
+grant_json(const void *row)
 {
+	const struct tsr_grant *g = row;
 	return json_pack("{s:s,s:s,s:o,s:o}", "client", g->client, "audience",
 	    g->audience, "scopes", scopes_json(g->scopes), "ttl_s",
 	    g->ttl_s == 0 ? json_null() : json_integer(g->ttl_s));
@@ -269,9 +266,8 @@ grant_list(struct cli *c, int argc, char **argv)
 	struct tsr_why why = { "" };
 	struct tsr_store *st = NULL;
 	struct tsr_grant *gs = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	enum tsr_err rc;
-	json_t *arr;
 	int ex;
 
 	if ((ex = cli_parse(c, argc, argv, opts, 2, 2)) != 0 ||
@@ -281,16 +277,10 @@ grant_list(struct cli *c, int argc, char **argv)
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);
-	if (!c->json) {
-		grant_table(gs, n);
-		free(gs);
-		return CLI_EXIT_OK;
-	}
-	arr = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, grant_json(&gs[i]));
+	ex = cli_print_list(c, "grants", gs, n, sizeof(*gs), grant_table,
+	    grant_json);
 	free(gs);
-	return cli_print_json(json_pack("{s:o}", "grants", arr));
+	return ex;
 }
 
 static int

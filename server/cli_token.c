@@ -246,8 +246,9 @@ cli_client_revoke_tokens(struct cli *c, int argc, char **argv)
 }
 
 static json_t *
-revocation_json(const struct tsr_revocation *r)
+revocation_json(const void *row)
 {
+	const struct tsr_revocation *r = row;
 	bool is_token = r->kind == TSR_REVKIND_TOKEN;
 
 	return json_pack("{s:s,s:s,s:s,s:I,s:I}", "kind",
@@ -258,8 +259,9 @@ revocation_json(const struct tsr_revocation *r)
 }
 
 static void
-revocation_table(const struct tsr_revocation *rs, size_t n)
+revocation_table(const void *rows, size_t n)
 {
+	const struct tsr_revocation *rs = rows;
 	char at[32], until[32];
 	size_t i;
 
@@ -281,9 +283,8 @@ revocation_list(struct cli *c, int argc, char **argv)
 	struct tsr_why why = { "" };
 	struct tsr_revocation *rs = NULL;
 	struct tsr_store *st = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 	enum tsr_err rc;
-	json_t *arr;
 	int ex;
 
 	if ((ex = cli_parse(c, argc, argv, NULL, 2, 2)) != 0 ||
@@ -293,16 +294,10 @@ revocation_list(struct cli *c, int argc, char **argv)
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);
-	if (!c->json) {
-		revocation_table(rs, n);
-		free(rs);
-		return CLI_EXIT_OK;
-	}
-	arr = json_array();
-	for (i = 0; i < n; i++)
-		json_array_append_new(arr, revocation_json(&rs[i]));
+	ex = cli_print_list(c, "revocations", rs, n, sizeof(*rs), revocation_table,
+	    revocation_json);
 	free(rs);
-	return cli_print_json(json_pack("{s:o}", "revocations", arr));
+	return ex;
 }
 
 int
