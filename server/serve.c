@@ -421,6 +421,13 @@ struct loop {
 	time_t		 old_since;
 	int64_t		 policy_gen, keys_gen, deny_gen;
 	struct watch	 watch;
+	/* Key upkeep runs beside the loop, on a connection of its own, so
+	 * that polling never waits for a key to be generated. */
+	struct tsr_store *tend_st;
+	pthread_t	 tend_thread;
+	bool		 tend_started;
+	atomic_bool	 tend_busy;
+	time_t		 tend_now;
 	time_t		 last_ensure;
 };
 
@@ -455,12 +462,12 @@ purge_old(struct loop *l, time_t now)
 	struct tsr_why why = { "" };
 	int purged = 0;
 
-	if (tsr_store_revocation_purge(l->st, now, &purged, &why) != TSR_OK)
+	if (tsr_store_revocation_purge(l->tend_st, now, &purged, &why) != TSR_OK)
 		log_warnx("cannot purge the deny-list: %s", why.msg);
 	else if (purged > 0)
 		log_info("purged %d expired deny-list entries", purged);
 	tsr_err_clear(&why);
-	if (tsr_store_audit_purge(l->st, now - l->s->cfg.audit_retention_s,
+	if (tsr_store_audit_purge(l->tend_st, now - l->s->cfg.audit_retention_s,
 	    &purged, &why) != TSR_OK)
 		log_warnx("cannot purge the audit trail: %s", why.msg);
 	else if (purged > 0)
@@ -490,12 +497,12 @@ rotate_if_due(struct loop *l, time_t now)
 	if (!due)
 		return false;
 	/* Another server may rotate first: then ours is a no-op. */
-	rc = tsr_keyring_rotate(l->st, &o, active, now, NULL, &why);
+	rc = tsr_keyring_rotate(l->tend_st, &o, active, now, NULL, &why);
 	if (rc == TSR_OK)
 		log_info("rotated signing keys: %s retired", active);
 	else if (rc != TSR_ERR_CONFLICT)
 		log_warnx("rotation failed: %s", tsr_err_text(&why, rc));
-	return true;
+	return rc == TSR_OK;
 }
 
 /* Expire retired keys, repair the key set, purge old rows. */
@@ -511,33 +518,20 @@ upkeep_if_due(struct loop *l, time_t now)
 		return false;
 	l->last_ensure = now;
 	purge_old(l, now);
-	rc = tsr_keyring_ensure(l->st, &o, now, &rep, &why);
+	rc = tsr_keyring_ensure(l->tend_st, &o, now, &rep, &why);
 	if (rc == TSR_OK)
 		report_keys(&rep);
 	else if (rc != TSR_ERR_CONFLICT)
 		log_warnx("key upkeep failed: %s", tsr_err_text(&why, rc));
-	return true;
+	return rc == TSR_OK && (rep.created > 0 || rep.expired > 0 ||
+	    rep.note[0] != '\0');
 }
-
-/* Scheduled rotation and upkeep, each on its own clock. */
-static void
-tend_keys(struct loop *l, time_t now)
-{
-	bool changed = rotate_if_due(l, now);
-
-	if (upkeep_if_due(l, now) || changed)
-		poll_store(l);
-}
-
-struct tend_job {
-	struct loop	*l;
-	time_t		 now;
-};
 
 static void *
 tend_main(void *arg)
 {
-	struct tend_job *job = arg;
+	struct loop *l = arg;
+	bool changed;
 
 	/* RSA key generation takes a few hundred milliseconds of CPU: at a
 	 * low priority it waits for the request threads, not they for it.
@@ -545,22 +539,41 @@ tend_main(void *arg)
 	 * from the loop keep the normal priority.) */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
 	    SERVE_KEYGEN_NICE);
-	tend_keys(job->l, job->now);
+	changed = rotate_if_due(l, l->tend_now);
+	changed |= upkeep_if_due(l, l->tend_now);
+	/* Publish at once: the JWKS must not lag the store by a poll. */
+	if (changed)
+		(void)publish_keys(l->s, l->tend_st);
+	atomic_store(&l->tend_busy, false);
 	return NULL;
 }
 
-/* Tend the keys from a low-priority thread; the loop waits for it. */
+/* Start scheduled rotation and upkeep unless the last run is still busy. */
 static void
-tend_keys_low(struct loop *l, time_t now)
+tend_keys(struct loop *l, time_t now)
 {
-	struct tend_job job = { l, now };
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, tend_main, &job) != 0) {
-		tend_keys(l, now);
+	if (atomic_load(&l->tend_busy))
+		return;
+	if (l->tend_started)
+		pthread_join(l->tend_thread, NULL);
+	l->tend_started = false;
+	l->tend_now = now;
+	atomic_store(&l->tend_busy, true);
+	if (pthread_create(&l->tend_thread, NULL, tend_main, l) != 0) {
+		atomic_store(&l->tend_busy, false);
+		log_warnx("cannot start key upkeep");
 		return;
 	}
-	pthread_join(t, NULL);
+	l->tend_started = true;
+}
+
+/* Wait for key upkeep in flight (shutdown). */
+static void
+tend_finish(struct loop *l)
+{
+	if (l->tend_started)
+		pthread_join(l->tend_thread, NULL);
+	l->tend_started = false;
 }
 
 /* SIGHUP: new credentials, a new daemon on the same socket. */
@@ -616,7 +629,7 @@ tick(struct loop *l)
 		l->old = NULL;
 	}
 	poll_store(l);
-	tend_keys_low(l, now);
+	tend_keys(l, now);
 }
 
 /* SIGTERM: stop accepting, let requests in flight finish, then stop. */
@@ -628,6 +641,7 @@ drain(struct loop *l)
 
 	log_info("shutting down: draining %ld request(s)",
 	    atomic_load(&l->s->inflight));
+	tend_finish(l);
 	(void)http_quiesce(l->http);
 	if (l->old != NULL)
 		(void)http_quiesce(l->old);
@@ -716,6 +730,7 @@ start(struct server *s, struct loop *l, const struct serve_args *a)
 	tls_creds_log(creds);
 	watch_open(&l->watch, &s->cfg.tls);
 	if (tsr_store_open(s->cfg.db_path, &l->st, &why) != TSR_OK ||
+	    tsr_store_open(s->cfg.db_path, &l->tend_st, &why) != TSR_OK ||
 	    tsr_store_open(s->cfg.db_path, &s->writer, &why) != TSR_OK) {
 		log_warnx("%s", why.msg);
 		return -1;
@@ -811,6 +826,7 @@ cli_serve(struct cli *c, int argc, char **argv)
 		log_info("stopped");
 	watch_close(&l.watch);
 	tsr_store_close(l.st);
+	tsr_store_close(l.tend_st);
 	tsr_store_close(s.writer);
 	pthread_mutex_destroy(&s.writer_mu);
 	snap_slot_finish(&s.deny);
