@@ -125,7 +125,7 @@ tsr_denylist_match(const struct tsr_denylist *dl, const char *jti,
 		/* by_client also orders by time: compare names only here. */
 		hit = bsearch(&key, dl->clients, dl->n_clients, sizeof(key),
 		    by_name);
-		/* SPEC: tokens issued at or before the revocation time. */
+		/* tokens issued at or before the revocation time. */
 		if (hit != NULL && iat <= hit->revoked_at)
 			goto found;
 	}

@@ -177,7 +177,7 @@ tsr_jose_decode(const char *token, size_t len, struct tsr_jws **out,
 	enum tsr_err rc;
 
 	*out = NULL;
-	/* SPEC/STYLE §4: cap the length before decoding anything. */
+	/* cap the length before decoding anything. */
 	if (len > TSR_JOSE_MAX_TOKEN)
 		return tsr_err_why(why, TSR_ERR_TOO_LONG,
 		    "token is over %d bytes", TSR_JOSE_MAX_TOKEN);

@@ -1,6 +1,5 @@
 /*
- * keyfile: private key files in a key directory we own (STYLE §4 "Key
- * files"): checked like ssh checks its own, written atomically, retired
+ * keyfile: private key files in a key directory we own: checked like ssh checks its own, written atomically, retired
  * by overwriting, then unlinking.  The PEM itself is made and parsed by
  * lib/key (tsr_key_to_pem, tsr_key_from_pem); every buffer here that
  * holds it is wiped before it is freed.

@@ -1,5 +1,5 @@
 /*
- * policydoc: the policy as one JSON document (SPEC "Policy document"):
+ * policydoc: the policy as one JSON document ("Policy document"):
  * export, parse and check every field.  Planning and applying are
  * lib/policyplan's.
  */

@@ -1,6 +1,6 @@
 /*
  * policydoc: policy as code.  The whole policy (clients and their grants)
- * as one JSON document (SPEC "Policy document"): exported from the store,
+ * as one JSON document ("Policy document"): exported from the store,
  * parsed and checked.  lib/policyplan applies a document to the store.
  *
  *	{"clients":[{"name":"order-service","cn":"order-service",

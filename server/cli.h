@@ -1,6 +1,6 @@
 /*
  * cli: what every admin subcommand shares: global options, the store,
- * printing results as a table or JSON, and the exit statuses of SPEC.md
+ * printing results as a table or JSON, and the exit statuses documented in the README
  * (0 success, 1 error with one "tessera: ..." line, 2 usage).
  */
 #ifndef TSR_SERVER_CLI_H

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FORM_MAX_BODY	4096	/* SPEC: body at most 4 KiB */
+#define FORM_MAX_BODY	4096	/* body at most 4 KiB */
 #define FORM_MAX_PARAMS	16
 
 struct form_param {

@@ -523,7 +523,7 @@ early_answer(struct http *h, struct MHD_Connection *conn, struct req *rq,
 	    strtoul(cl, NULL, 10) <= FORM_MAX_BODY))
 		return false;
 	/*
-	 * SPEC: a body over 4 KiB is refused.  A client that waits for
+	 * a body over 4 KiB is refused.  A client that waits for
 	 * 100-continue has sent nothing yet and is answered now; otherwise
 	 * a modest body is read and dropped first, since closing on unread
 	 * data makes the kernel reset the connection, 413 and all.

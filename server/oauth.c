@@ -138,7 +138,7 @@ parse_form(const struct oauth_request *rq, struct form *f,
 	return true;
 }
 
-/* Content type, encoding, grant_type, audience: in SPEC order. */
+/* Content type, encoding, grant_type, audience: in the documented order. */
 static const char *
 check_form(const struct oauth_request *rq, struct form *f,
     struct oauth_reply *rp)
@@ -223,7 +223,7 @@ mint(struct server *s, const struct tsr_client *c, const struct tsr_grant *g,
 	tr.scope = scope;
 	tr.x5t = rq->peer->x5t;
 	tr.iat = time(NULL);
-	/* SPEC: exp = iat + min(grant's ttl, server's --token-ttl). */
+	/* exp = iat + min(grant's ttl, server's --token-ttl). */
 	tr.ttl_s = g->ttl_s > 0 && g->ttl_s < s->cfg.token_ttl_s ? g->ttl_s :
 	    s->cfg.token_ttl_s;
 	key = tsr_keyring_active(((const struct keys_view *)snap_obj(ks))->kr);

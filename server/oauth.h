@@ -38,7 +38,7 @@ struct oauth_reply {
 	const char	*reason;	/* static: why a request was denied */
 };
 
-/* POST /token (RFC 6749 §4.4, RFC 8705): checks in SPEC order. */
+/* POST /token (RFC 6749 §4.4, RFC 8705): checks in the documented order. */
 void oauth_token(struct server *s, const struct oauth_request *rq,
     struct oauth_reply *rp);
 

@@ -34,7 +34,7 @@
 #include "watch.h"
 #include "writer.h"
 
-#define SERVE_POLL_MS		250	/* SPEC: changes seen within 1 s */
+#define SERVE_POLL_MS		250	/* changes seen within 1 s */
 #define SERVE_ENSURE_S		2	/* expiry of retired keys */
 #define SERVE_DRAIN_S		10	/* SIGTERM: wait for requests */
 #define SERVE_KEYGEN_NICE	10	/* key generation yields to requests */
@@ -360,7 +360,7 @@ keyring_opts(const struct server *s)
 	struct tsr_keyring_opts o = {
 		.key_dir = s->cfg.key_dir,
 		.bits = s->cfg.key_bits,
-		/* SPEC: retired keys stay for max token TTL + clock skew. */
+		/* retired keys stay for max token TTL + clock skew. */
 		.retire_window_s = s->cfg.token_ttl_s + s->cfg.clock_skew_s,
 	};
 

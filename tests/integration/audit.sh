@@ -4,8 +4,8 @@
 # outcome, the OAuth error and the internal reason the response leaves
 # out, plus the peer address, the presented certificate's SHA-256 (also
 # for refused certificates), the CN, client and audience where known.
-# One event per case of the certificate matrix and per row of SPEC's
-# /token error table; `tessera audit` filters; and no token text, whole
+# One event per case of the certificate matrix and per row of the
+# documented /token error table; `tessera audit` filters; and no token text, whole
 # or its signature, in the database (and its -wal) or the server log.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oauth_lib.sh"
@@ -28,7 +28,7 @@ devpki --client expired --cn order-service \
 cp "$T/pki2/order-service.pem" "$pki/other-ca.pem"
 cp "$T/pki2/order-service-key.pem" "$pki/other-ca-key.pem"
 
-# resource-service introspects tokens meant for it (SPEC /introspect).
+# resource-service introspects tokens meant for it (/introspect).
 devpki --client resource-service || bail "dev-pki: resource-service"
 
 tsr client add order-service --cn order-service >/dev/null &&
@@ -145,7 +145,7 @@ refused "disabled client" 401 invalid_client billing-service "$GOOD" \
     "client disabled" "cert_sha256=$(sha billing-service)" \
     cn=billing-service client=billing-service audience=
 
-# --- SPEC's /token error rows --------------------------------------------------
+# --- the documented /token error rows --------------------------------------------------
 # After client authentication the client is known; the audience only once
 # the form named one.
 OS=("cert_sha256=$(sha order-service)" cn=order-service client=order-service)
@@ -177,7 +177,7 @@ refused "invalid_scope" 400 invalid_scope order-service \
     "$GOOD&scope=stock:delete" "scope not granted" "${OS[@]}" \
     audience=inventory jti= kid= scopes=
 head -c 8192 /dev/zero | tr '\0' 'a' >"$T/8k"
-# Answered before client authentication (SPEC order: method, body size,
+# Answered before client authentication (order: method, body size,
 # then the client): the certificate may or may not be named, the client
 # and the audience are not.
 refused "413 body too large" 413 invalid_request order-service "@$T/8k" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cert_matrix.sh: client authentication on POST /token (SPEC "Client
+# cert_matrix.sh: client authentication on POST /token ("Client
 # authentication").  Every certificate that is missing, untrusted, outside
 # its validity, revoked, without clientAuth when it has an EKU, or whose
 # CN is not an enabled client of the policy gets 401 invalid_client; the

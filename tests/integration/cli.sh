@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cli.sh: the admin CLI against a temp database (SPEC "The tessera
+# cli.sh: the admin CLI against a temp database ("The tessera
 # program"): migrate, clients, grants, --json shapes, global options in
 # either place, environment variables, usage errors (exit 2).
 . "$(dirname "$0")/lib.sh"

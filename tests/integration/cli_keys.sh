@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# cli_keys.sh: the signing key lifecycle through the CLI (SPEC "Signing
+# cli_keys.sh: the signing key lifecycle through the CLI ("Signing
 # keys and rotation"): key list, key rotate, key revoke, and what is on
 # disk after each.
 . "$(dirname "$0")/lib.sh"
 
 fresh_store
 
-# keys_state DESC: "key list --json" has the SPEC shape, exactly one active
+# keys_state DESC: "key list --json" has the documented shape, exactly one active
 # and one next key, and the key directory (mode 0700) holds exactly their
 # <kid>.pem files, mode 0600, each the private half of its kid (RFC 7638
 # thumbprint computed by jwcrypto).  Leaves the list in $T/out and the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# inspect.sh: `tessera token inspect [TOKEN]` (SPEC "The `tessera`
+# inspect.sh: `tessera token inspect [TOKEN]` ("The `tessera`
 # program", README "Inspecting a token") against tokens a real server
 # issued, and forged ones signed with the store's own keys.
 #

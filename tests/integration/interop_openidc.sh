@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # interop_openidc.sh: Apache httpd with mod_auth_openidc as an OAuth 2.0
 # resource server in front of a protected location, introspecting tessera
-# (SPEC "POST /introspect") with its own TLS client certificate.  A live
+# ("POST /introspect") with its own TLS client certificate.  A live
 # token passes; a revoked one, one for another audience and none at all
 # get 401.  Apache runs in the foreground (-X) as a child of this test,
 # with its own ServerRoot and config in the temp dir, on a loopback port.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # key_concurrent.sh: rotations from the CLI racing a server that rotates
-# every second (SPEC "Signing keys and rotation": rotation is a
+# every second ("Signing keys and rotation": rotation is a
 # transaction; whoever performs a rotation, CLI or server, destroys the
 # retired key's private file).  A CLI rotation may lose the race and say
 # so (exit 1, one line), never crash; afterwards the store and the key

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# key_crash.sh: crash safety of the signing key lifecycle (SPEC "Signing
+# key_crash.sh: crash safety of the signing key lifecycle ("Signing
 # keys and rotation": "a crash at any point leaves exactly one active key
 # whose private key is on disk and whose public key is published").
 #
@@ -23,7 +23,7 @@ fresh_store
 TSR_FAULT=keyring.ensure.before_commit tsr key list >/dev/null 2>&1
 [ $? -eq 137 ] || bail "TSR_FAULT has no effect: build with -Dtest_hooks=true"
 
-# list.py KEYLIST KEYDIR: the SPEC invariants of a key list and the key
+# list.py KEYLIST KEYDIR: the documented invariants of a key list and the key
 # directory; prints "ACTIVE NEXT".
 cat >"$T/list.py" <<'PY'
 import json, os, stat, sys

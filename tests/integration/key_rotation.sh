@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# key_rotation.sh: scheduled rotation seen by a real verifier (SPEC
-# "Signing keys and rotation", "GET /.well-known/jwks.json").
+# key_rotation.sh: scheduled rotation seen by a real verifier
+# ("Signing keys and rotation", "GET /.well-known/jwks.json").
 #
 # A server rotating every 2 s (token TTL 3 s, clock skew 1 s, JWKS
 # max-age 1 s) serves a verifier that caches the JWKS and refreshes it only

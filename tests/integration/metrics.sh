@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# metrics.sh: GET /metrics (SPEC "Operations endpoints", README "Logs and
+# metrics.sh: GET /metrics ("Operations endpoints", README "Logs and
 # metrics").  Public, Prometheus text format 0.0.4, accepted by promtool;
 # after known traffic the counters moved by exactly what was sent:
 # requests by route and status, the latency histogram (its count is the

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# policy.sh: policy as code (SPEC "Policy document"): policy export and
+# policy.sh: policy as code ("Policy document"): policy export and
 # policy apply FILE [--dry-run] [--prune] against a temp database, and a
 # running server seeing an applied grant within a second.
 . "$(dirname "$0")/lib.sh"

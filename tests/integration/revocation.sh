@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # revocation.sh: POST /revoke, POST /introspect and the revocation
-# subcommands, the happy paths (SPEC "POST /revoke", "POST /introspect",
+# subcommands, the happy paths ("POST /revoke", "POST /introspect",
 # `token revoke`, `client revoke-tokens`, `revocation list`,
 # `token inspect`).  A revocation by any route is seen by /introspect
 # within a second, also by a second server on the same store; deny-list

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # revocation_errors.sh: every bad input to POST /revoke, POST /introspect
-# and the revocation subcommands (SPEC "POST /revoke", "POST /introspect",
+# and the revocation subcommands ("POST /revoke", "POST /introspect",
 # `token revoke`, `client revoke-tokens`).  Each case asserts that nothing
 # changed: the store (but for the audit trail) and, for /revoke, that the
 # caller's own live token - the one the request names where it can - is

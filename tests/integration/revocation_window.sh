@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # revocation_window.sh: a revocation lasts as long as the tokens it
 # covers, also when the servers sharing the store were started with
-# different --token-ttl and --clock-skew (SPEC `client revoke-tokens`:
+# different --token-ttl and --clock-skew (`client revoke-tokens`:
 # "every token of NAME issued until now"; "A deny-list entry is dropped
 # once every token it can match has expired").  Server A mints 4 s tokens
 # and accepts them 20 s past exp; server B, started after it on the same

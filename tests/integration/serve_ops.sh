@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# serve_ops.sh: the running server (SPEC "GET /.well-known/jwks.json",
+# serve_ops.sh: the running server ("GET /.well-known/jwks.json",
 # "Discovery", "Operations endpoints", "The tessera program"): JWKS and
 # its caching headers, both discovery documents, /healthz, policy and key
 # changes seen live within a second, SIGHUP reloading the TLS

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# token.sh: POST /token, the happy path (SPEC "POST /token", "The token").
+# token.sh: POST /token, the happy path ("POST /token", "The token").
 # A client with a valid certificate gets a Bearer token; the token is
 # verified with PyJWT (PyJWKClient on our JWKS URL) and, independently,
-# with jwcrypto; every claim of SPEC's table is checked exactly.
+# with jwcrypto; every claim of the documented table is checked exactly.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oauth_lib.sh"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# token_errors.sh: POST /token refusals, one test per row of SPEC's error
+# token_errors.sh: POST /token refusals, one test per row of the documented error
 # table and per bad-input rule of "POST /token", plus the order in which
 # the checks run (method, body size, client authentication, content type
 # and encoding, grant_type, audience, scope).  Each refusal must be the

@@ -1,4 +1,4 @@
-/* token: minted tokens carry exactly the RFC 9068 claims of SPEC.md. */
+/* token: minted tokens carry exactly the RFC 9068 claims documented in the README. */
 #include <stdlib.h>
 #include <string.h>
 
