@@ -1,8 +1,8 @@
 /*
- * migration: the SQL migrations embedded at build time from
- * migrations/NNNN_name.sql (the array is generated; see
- * migrations/embed.py).  Versions run 1..tsr_migration_count in order.
- * Only the store uses this.
+ * migration: the SQL migrations embedded at build time, one table per
+ * engine, from migrations/<engine>/NNNN_name.sql (the arrays are
+ * generated; see migrations/embed.py).  Versions run 1..count in order.
+ * Only the store's engines use this.
  */
 #ifndef TSR_MIGRATION_H
 #define TSR_MIGRATION_H
@@ -15,7 +15,7 @@ struct tsr_migration {
 	const char	*sql;
 };
 
-extern const struct tsr_migration tsr_migration_list[];
-extern const size_t tsr_migration_count;
+extern const struct tsr_migration tsr_migrations_sqlite[];
+extern const size_t tsr_migrations_sqlite_count;
 
 #endif
