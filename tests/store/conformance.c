@@ -185,6 +185,7 @@ test_migrate(void)
 	CHECK(st == NULL);
 	tsr_store_close(NULL);		/* NULL-safe */
 
+	tsr_err_clear(&why);
 	if (tsr_store_open(dsn, &st, &why) != TSR_OK) {
 		printf("Bail out! cannot open the store: %s\n", why.msg);
 		exit(1);
