@@ -1,6 +1,8 @@
 /*
- * store: picks the engine from the DSN and dispatches to it.  A DSN with
- * a URI scheme names a server; anything else is an SQLite file path.
+ * store: picks the engine from the DSN and dispatches to it.  A DSN that
+ * begins with "scheme://" names a server; anything else is an SQLite
+ * file path.  An open refused here names the scheme only, never the
+ * rest of the URI: it may hold a password.
  */
 #include "store.h"
 
@@ -9,25 +11,50 @@
 
 #include "backend.h"
 
-/* Does dsn begin with scheme "://"? */
-static bool
-has_scheme(const char *dsn, const char *scheme)
-{
-	size_t n = strlen(scheme);
+/* The engines named by a URI scheme; NULL ops: not in this build. */
+static const struct {
+	const char			*scheme;
+	const char			*engine;
+	const struct tsr_store_ops	*ops;
+} engines[] = {
+	{ "postgresql",	"PostgreSQL",	NULL },
+	{ "postgres",	"PostgreSQL",	NULL },
+};
 
-	return strncmp(dsn, scheme, n) == 0 && strncmp(dsn + n, "://", 3) == 0;
+/* Length of dsn's URI scheme when it begins with "scheme://", else 0. */
+static size_t
+scheme_len(const char *dsn)
+{
+	size_t n = 0;
+
+	while ((dsn[n] >= 'a' && dsn[n] <= 'z') || (n > 0 &&
+	    ((dsn[n] >= '0' && dsn[n] <= '9') || dsn[n] == '+' ||
+	    dsn[n] == '-' || dsn[n] == '.')))
+		n++;
+	return n > 0 && strncmp(dsn + n, "://", 3) == 0 ? n : 0;
 }
 
 enum tsr_err
 tsr_store_open(const char *dsn, struct tsr_store **out, struct tsr_why *why)
 {
+	size_t i, n;
+
 	*out = NULL;
 	if (dsn == NULL || *dsn == '\0')
 		return tsr_err_why(why, TSR_ERR_INVALID, "no database path");
-	if (has_scheme(dsn, "postgresql") || has_scheme(dsn, "postgres"))
-		return tsr_err_why(why, TSR_ERR_INVALID,
-		    "PostgreSQL support is not built in");
-	return tsr_store_sqlite_ops.open(dsn, out, why);
+	if ((n = scheme_len(dsn)) == 0)
+		return tsr_store_sqlite_ops.open(dsn, out, why);
+	for (i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
+		if (strlen(engines[i].scheme) != n ||
+		    strncmp(dsn, engines[i].scheme, n) != 0)
+			continue;
+		if (engines[i].ops == NULL)
+			return tsr_err_why(why, TSR_ERR_INVALID,
+			    "%s support is not built in", engines[i].engine);
+		return engines[i].ops->open(dsn, out, why);
+	}
+	return tsr_err_why(why, TSR_ERR_INVALID, "unknown database URI "
+	    "scheme \"%.*s\"", (int)n, dsn);
 }
 
 void

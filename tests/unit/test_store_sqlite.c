@@ -196,6 +196,10 @@ test_open_errors(void)
 	CHECK_INT(tsr_store_open("postgres://u@db/tessera", &st, &why),
 	    TSR_ERR_INVALID);
 	CHECK_STR(why.msg, "PostgreSQL support is not built in");
+	tsr_err_clear(&why);
+	CHECK_INT(tsr_store_open("mysql://u:secret@db/x", &st, &why),
+	    TSR_ERR_INVALID);
+	CHECK_STR(why.msg, "unknown database URI scheme \"mysql\"");
 	fixture_finish(&f);
 }
 
