@@ -16,23 +16,23 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "store.h"
+#include "store/store.h"
 
 #define TSR_AUDIT_MAX_REASON	128
 #define TSR_AUDIT_MAX_PEER	64
-#define TSR_AUDIT_MAX_SCOPES	TSR_STORE_MAX_SCOPES
+#define TSR_AUDIT_MAX_SCOPES	TSR_MAX_SCOPES_TEXT
 
 struct tsr_audit_event {
 	int64_t	at;
 	char	event[16];			/* token, revoke, introspect */
 	char	peer[TSR_AUDIT_MAX_PEER];	/* address of the caller */
 	char	cert_sha256[65];		/* hex, "" without a cert */
-	char	cn[TSR_STORE_MAX_CN + 1];
-	char	client[TSR_STORE_MAX_NAME + 1];
-	char	audience[TSR_STORE_MAX_NAME + 1];
+	char	cn[TSR_MAX_CN + 1];
+	char	client[TSR_MAX_NAME + 1];
+	char	audience[TSR_MAX_NAME + 1];
 	char	scopes[TSR_AUDIT_MAX_SCOPES + 1];
-	char	jti[TSR_STORE_MAX_JTI + 1];
-	char	kid[TSR_STORE_MAX_KID + 1];
+	char	jti[TSR_MAX_JTI + 1];
+	char	kid[TSR_MAX_KID + 1];
 	char	outcome[16];			/* issued, denied, ... */
 	char	error[32];			/* OAuth error code or "" */
 	char	reason[TSR_AUDIT_MAX_REASON];

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "store.h"
+#include "store/store.h"
 
 struct tsr_denylist;
 

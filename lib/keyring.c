@@ -10,7 +10,7 @@
 #include "fault.h"
 #include "key.h"
 #include "keyfile.h"
-#include "store.h"
+#include "store/store.h"
 
 struct tsr_keyring {
 	struct tsr_key	 *active;	/* with its private half */
@@ -76,7 +76,7 @@ key_create(const struct tsr_keyring_opts *o, enum tsr_keystate state,
 		rc = TSR_ERR_NOMEM;
 		goto out;
 	}
-	if (strlen(text) > TSR_STORE_MAX_JWK) {
+	if (strlen(text) > TSR_MAX_JWK) {
 		rc = tsr_err_why(why, TSR_ERR_TOO_LONG, "public JWK too long");
 		goto out;
 	}
@@ -142,7 +142,7 @@ tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
 {
 	struct tsr_keyrow fresh;
 	struct keyset ks = { 0 };
-	char old[TSR_STORE_MAX_KID + 1] = "";
+	char old[TSR_MAX_KID + 1] = "";
 	enum tsr_err rc;
 
 	if (new_active != NULL)
@@ -153,7 +153,7 @@ tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	if ((rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, why)) !=
 	    TSR_OK)
 		goto out;
-	if ((rc = tsr_store_begin(st, why)) != TSR_OK ||
+	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
 		goto out;
 	if (expect_active != NULL && (ks.active == NULL ||
@@ -211,7 +211,7 @@ revoke_in_tx(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	default:
 		return tsr_err_why(why, TSR_ERR_STATE,
 		    "key %s is already %s", row->kid,
-		    tsr_store_keystate_name(row->state));
+		    tsr_keystate_name(row->state));
 	}
 }
 
@@ -251,7 +251,7 @@ tsr_keyring_revoke(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	    (rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, why)) !=
 	    TSR_OK)
 		goto out;
-	if ((rc = tsr_store_begin(st, why)) != TSR_OK ||
+	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
 		goto out;
 	if ((row = keyset_find(&ks, kid)) == NULL) {
@@ -475,7 +475,7 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
 		    &fresh[n_fresh], why)) != TSR_OK)
 			goto out;
 	keyset_free(&ks);
-	if ((rc = tsr_store_begin(st, why)) != TSR_OK ||
+	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK ||
 	    (rc = ensure_in_tx(st, o, &ks, fresh, n_fresh, now, rep, why)) !=
 	    TSR_OK)

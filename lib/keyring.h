@@ -22,7 +22,7 @@
 
 #include "err.h"
 #include "key.h"
-#include "store.h"
+#include "store/store.h"
 
 /* Default verification window of a retired key when no server has said
  * its own (5 min token TTL + 60 s clock skew). */

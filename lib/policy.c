@@ -157,14 +157,14 @@ cmp_str_ptr(const void *a, const void *b)
 
 /* Join sorted, distinct scopes with single spaces; false if too long. */
 static bool
-join_scopes(const char **v, size_t n, char out[TSR_STORE_MAX_SCOPES + 1])
+join_scopes(const char **v, size_t n, char out[TSR_MAX_SCOPES_TEXT + 1])
 {
 	size_t i, len, o = 0;
 
 	out[0] = '\0';
 	for (i = 0; i < n; i++) {
 		len = strlen(v[i]);
-		if (len + (i > 0) > TSR_STORE_MAX_SCOPES - o)
+		if (len + (i > 0) > TSR_MAX_SCOPES_TEXT - o)
 			return false;
 		if (i > 0)
 			out[o++] = ' ';
@@ -177,7 +177,7 @@ join_scopes(const char **v, size_t n, char out[TSR_STORE_MAX_SCOPES + 1])
 
 enum tsr_err
 tsr_policy_scopes_join(const char *const *scopes, size_t n,
-    char out[TSR_STORE_MAX_SCOPES + 1], struct tsr_why *why)
+    char out[TSR_MAX_SCOPES_TEXT + 1], struct tsr_why *why)
 {
 	const char **v = NULL;
 	enum tsr_err rc = TSR_OK;
@@ -203,7 +203,7 @@ tsr_policy_scopes_join(const char *const *scopes, size_t n,
 	else if (!join_scopes(v, m, out))
 		rc = tsr_err_why(why, TSR_ERR_INVALID,
 		    "scopes too long: at most %d bytes joined",
-		    TSR_STORE_MAX_SCOPES);
+		    TSR_MAX_SCOPES_TEXT);
 	if (rc != TSR_OK)
 		out[0] = '\0';
 	free(v);

@@ -21,11 +21,11 @@
 #include <stdint.h>
 
 #include "err.h"
-#include "store.h"
+#include "store/store.h"
 
-#define TSR_POLICY_MAX_NAME		TSR_STORE_MAX_NAME
-#define TSR_POLICY_MAX_CN		TSR_STORE_MAX_CN
-#define TSR_POLICY_MAX_DESCRIPTION	TSR_STORE_MAX_DESCRIPTION
+#define TSR_POLICY_MAX_NAME		TSR_MAX_NAME
+#define TSR_POLICY_MAX_CN		TSR_MAX_CN
+#define TSR_POLICY_MAX_DESCRIPTION	TSR_MAX_DESCRIPTION
 #define TSR_POLICY_MAX_SCOPE		128	/* one scope-token */
 #define TSR_POLICY_MAX_SCOPES		32	/* per grant */
 
@@ -59,7 +59,7 @@ TSR_MUST_CHECK enum tsr_err tsr_policy_check_description(const char *text,
  * them with single spaces into out.  n may be 0 (out is "").
  */
 TSR_MUST_CHECK enum tsr_err tsr_policy_scopes_join(const char *const *scopes,
-    size_t n, char out[TSR_STORE_MAX_SCOPES + 1], struct tsr_why *why);
+    size_t n, char out[TSR_MAX_SCOPES_TEXT + 1], struct tsr_why *why);
 
 /* Operations on the store, each validating all input first. */
 TSR_MUST_CHECK enum tsr_err tsr_policy_client_add(struct tsr_store *st,

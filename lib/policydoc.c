@@ -247,7 +247,7 @@ take(struct tsr_policydoc_problems *pr, const char *path, enum rule rule,
 
 static void
 parse_scopes(struct tsr_policydoc_problems *pr, json_t *arr,
-    const char *gpath, char out[TSR_STORE_MAX_SCOPES + 1])
+    const char *gpath, char out[TSR_MAX_SCOPES_TEXT + 1])
 {
 	char path[PATH_BUF], epath[PATH_BUF];
 	struct tsr_why why = { "" };
@@ -758,7 +758,7 @@ tsr_policydoc_export(struct tsr_store *st, char **out, size_t *out_len,
 	*out = NULL;
 	*out_len = 0;
 	/* One snapshot: no client without the grants it had. */
-	if ((rc = tsr_store_begin(st, why)) != TSR_OK)
+	if ((rc = tsr_store_begin(st, TSR_TX_READ, why)) != TSR_OK)
 		return rc;
 	rc = tsr_store_client_list(st, &cls, &n_cls, why);
 	if (rc == TSR_OK)

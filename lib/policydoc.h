@@ -32,7 +32,7 @@
 #include <jansson.h>
 
 #include "err.h"
-#include "store.h"
+#include "store/store.h"
 
 #define TSR_POLICYDOC_MAX_BYTES		(4 * 1024 * 1024)	/* document */
 #define TSR_POLICYDOC_MAX_CLIENTS	10000

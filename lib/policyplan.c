@@ -586,7 +586,7 @@ tsr_policyplan_apply(struct tsr_store *st, const struct tsr_policydoc *doc,
 	if ((p = calloc(1, sizeof(*p))) == NULL)
 		return tsr_err_why(why, TSR_ERR_NOMEM, "policy plan");
 	/* Read, plan and write in one transaction: nobody slips between. */
-	if ((rc = tsr_store_begin(st, why)) != TSR_OK ||
+	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
 	    (rc = tsr_store_client_list(st, &p->cls, &p->n_cls, why)) !=
 	    TSR_OK ||
 	    (rc = tsr_store_grant_list(st, NULL, NULL, &p->gs, &p->n_gs,

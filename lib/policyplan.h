@@ -21,7 +21,7 @@
 
 #include "err.h"
 #include "policydoc.h"
-#include "store.h"
+#include "store/store.h"
 
 struct tsr_policyplan;		/* the changes an apply makes */
 

@@ -1,4 +1,8 @@
-"""Turn migrations/NNNN_name.sql files into a C array for lib/migration.h."""
+"""Turn migrations/<engine>/NNNN_name.sql files into a C array,
+tsr_migrations_<engine>[], for lib/store/migration.h.
+
+Usage: embed.py ENGINE OUTPUT INPUT...
+"""
 import re
 import sys
 
@@ -12,7 +16,9 @@ def c_string(text):
     return '\n\t    '.join(out) if out else '""'
 
 
-def main(output, inputs):
+def main(engine, output, inputs):
+    if not re.fullmatch(r'[a-z]+', engine):
+        sys.exit('bad engine name: %s' % engine)
     rows = []
     for i, path in enumerate(sorted(inputs, key=lambda p: p.rsplit('/', 1)[-1])):
         base = path.rsplit('/', 1)[-1]
@@ -26,13 +32,15 @@ def main(output, inputs):
             sql = f.read()
         rows.append('\t{ %d, "%s",\n\t    %s },' % (version, m.group(2), c_string(sql)))
     with open(output, 'w', encoding='utf-8') as f:
-        f.write('/* Generated from migrations/NNNN_name.sql; do not edit. */\n')
-        f.write('#include "migration.h"\n\n')
-        f.write('const struct tsr_migration tsr_migration_list[] = {\n')
+        f.write('/* Generated from migrations/%s/NNNN_name.sql; do not edit. */\n'
+                % engine)
+        f.write('#include "store/migration.h"\n\n')
+        f.write('const struct tsr_migration tsr_migrations_%s[] = {\n' % engine)
         f.write('\n'.join(rows))
-        f.write('\n};\n\nconst size_t tsr_migration_count =\n')
-        f.write('    sizeof(tsr_migration_list) / sizeof(tsr_migration_list[0]);\n')
+        f.write('\n};\n\nconst size_t tsr_migrations_%s_count =\n' % engine)
+        f.write('    sizeof(tsr_migrations_%s) / sizeof(tsr_migrations_%s[0]);\n'
+                % (engine, engine))
 
 
 if __name__ == '__main__':
-    main(sys.argv[1], sys.argv[2:])
+    main(sys.argv[1], sys.argv[2], sys.argv[3:])

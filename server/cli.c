@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store.h"
+#include "store/store.h"
 
 #define CLI_MAX_OPTS	32
 

@@ -13,7 +13,7 @@
 
 #include "args.h"
 #include "err.h"
-#include "store.h"
+#include "store/store.h"
 
 #define CLI_EXIT_OK	0
 #define CLI_EXIT_ERR	1

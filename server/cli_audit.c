@@ -8,7 +8,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "duration.h"
-#include "store.h"
+#include "store/store.h"
 
 #define CLI_AUDIT_MAX_LIMIT	100000
 

@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "key.h"
 #include "keyring.h"
-#include "store.h"
+#include "store/store.h"
 
 /* A setting recorded by the server, or its default when none has been. */
 static enum tsr_err
@@ -54,7 +54,7 @@ keyrow_json(const void *row)
 {
 	const struct tsr_keyrow *k = row;
 	return json_pack("{s:s,s:s,s:i,s:o,s:o,s:o,s:o}", "kid", k->kid,
-	    "state", tsr_store_keystate_name(k->state), "bits", k->bits,
+	    "state", tsr_keystate_name(k->state), "bits", k->bits,
 	    "created_at", cli_json_time(k->created_at), "activated_at",
 	    cli_json_time(k->activated_at), "retired_at",
 	    cli_json_time(k->retired_at), "expires_at",
@@ -76,7 +76,7 @@ key_table(const void *rows, size_t n)
 		cli_format_time(ks[i].retired_at, re, sizeof(re));
 		cli_format_time(ks[i].expires_at, ex, sizeof(ex));
 		printf("%-43s %-8s %-5d %-21s %-21s %-21s %s\n", ks[i].kid,
-		    tsr_store_keystate_name(ks[i].state), ks[i].bits, cr, ac,
+		    tsr_keystate_name(ks[i].state), ks[i].bits, cr, ac,
 		    re, ex);
 	}
 }

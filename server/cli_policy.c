@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "duration.h"
 #include "policy.h"
-#include "store.h"
+#include "store/store.h"
 
 static json_t *
 client_json(const void *row)

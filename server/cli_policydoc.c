@@ -8,7 +8,7 @@
 #include "cli.h"
 #include "policydoc.h"
 #include "policyplan.h"
-#include "store.h"
+#include "store/store.h"
 
 static int
 policy_export(struct cli *c, int argc, char **argv)

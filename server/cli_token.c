@@ -14,7 +14,7 @@
 #include "jose.h"
 #include "keyring.h"
 #include "policy.h"
-#include "store.h"
+#include "store/store.h"
 #include "token.h"
 
 /* The clock skew the server allows, as it recorded it (60 s default). */
@@ -407,7 +407,7 @@ inspection_json(const struct inspection *in)
 	json_object_set_new(doc, "verified", json_boolean(was_verified(in)));
 	json_object_set_new(doc, "key", in->key.kid[0] == '\0' ? json_null() :
 	    json_pack("{s:s,s:s}", "kid", in->key.kid, "state",
-	    tsr_store_keystate_name(in->key.state)));
+	    tsr_keystate_name(in->key.state)));
 	json_object_set_new(doc, "revoked", in->revoked.revoked_at == 0 ?
 	    json_null() : revocation_json(&in->revoked));
 	return doc;
@@ -434,7 +434,7 @@ inspection_print(const struct inspection *in, int64_t now)
 	relative(c->exp, now, rel, sizeof(rel));
 	printf("expires at: %s (%s)\n", at, rel);
 	printf("issuer:     %s\nkey:        %s (%s)\njti:        %s\n",
-	    c->iss, c->kid, in->key.kid[0] ? tsr_store_keystate_name(
+	    c->iss, c->kid, in->key.kid[0] ? tsr_keystate_name(
 	    in->key.state) : "unknown to this store", c->jti);
 	printf("bound to:   client certificate with x5t#S256 %s\n", c->x5t);
 	if (in->revoked.revoked_at != 0) {

@@ -68,7 +68,7 @@ struct req {
 	bool		 answered;
 	unsigned	 status;
 	const char	*method;
-	char		 client[TSR_STORE_MAX_NAME + 1];
+	char		 client[TSR_MAX_NAME + 1];
 	char		*body;		/* FORM_MAX_BODY bytes, on first data */
 };
 

@@ -50,10 +50,10 @@ is_form_type(const char *ct)
  */
 static const char *
 resolve_scope(const struct tsr_grant *g, const char *req,
-    char out[TSR_STORE_MAX_SCOPES + 1])
+    char out[TSR_MAX_SCOPES_TEXT + 1])
 {
 	const char *list[OAUTH_MAX_SCOPES];
-	char buf[TSR_STORE_MAX_SCOPES + 1], *p, *sp;
+	char buf[TSR_MAX_SCOPES_TEXT + 1], *p, *sp;
 	size_t n = 0, len;
 
 	if (req == NULL) {
@@ -241,7 +241,7 @@ void
 oauth_token(struct server *s, const struct oauth_request *rq,
     struct oauth_reply *rp)
 {
-	char scope[TSR_STORE_MAX_SCOPES + 1];
+	char scope[TSR_MAX_SCOPES_TEXT + 1];
 	struct snap *ps = snap_get(&s->policy);
 	const struct tsr_policy *pol;
 	const struct tsr_client *c;

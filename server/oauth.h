@@ -28,11 +28,11 @@ struct oauth_reply {
 	bool		 no_store;	/* Cache-Control: no-store */
 	unsigned	 retry_after;	/* seconds, for 429; 0 = none */
 	/* For the request log and audit trail. */
-	char		 client[TSR_STORE_MAX_NAME + 1];
-	char		 audience[TSR_STORE_MAX_NAME + 1];
+	char		 client[TSR_MAX_NAME + 1];
+	char		 audience[TSR_MAX_NAME + 1];
 	char		 jti[TSR_TOKEN_JTI_BUF];
 	char		 kid[TSR_KEY_KID_BUF];
-	char		 scope[TSR_STORE_MAX_SCOPES + 1];
+	char		 scope[TSR_MAX_SCOPES_TEXT + 1];
 	const char	*outcome;	/* static: issued, denied, active... */
 	const char	*error;		/* static: the OAuth error code */
 	const char	*reason;	/* static: why a request was denied */

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
+#include "model.h"
 
 struct bucket {
-	char	client[TSR_STORE_MAX_NAME + 1];	/* "" = free slot */
+	char	client[TSR_MAX_NAME + 1];	/* "" = free slot */
 	double	tokens;
 	double	at;				/* last refill */
 };

@@ -30,7 +30,7 @@
 #include "policy.h"
 #include "serve.h"
 #include "server.h"
-#include "store.h"
+#include "store/store.h"
 #include "watch.h"
 #include "writer.h"
 
@@ -419,7 +419,7 @@ struct loop {
 	struct http	*http;
 	struct http	*old;		/* replaced daemon, draining */
 	time_t		 old_since;
-	int64_t		 policy_gen, keys_gen, deny_gen;
+	struct tsr_store_gens gens;	/* as last published */
 	struct watch	 watch;
 	/* Key upkeep runs beside the loop, on a connection of its own, so
 	 * that polling never waits for a key to be generated. */
@@ -436,22 +436,22 @@ static void
 poll_store(struct loop *l)
 {
 	struct tsr_why why = { "" };
-	int64_t pg, kg, dg;
+	struct tsr_store_gens g;
 
-	if (tsr_store_generations(l->st, &pg, &kg, &why) != TSR_OK) {
+	if (tsr_store_generations(l->st, &g, &why) != TSR_OK) {
 		if (atomic_exchange(&l->s->db_ok, false))
 			log_warnx("database unreachable: %s", why.msg);
 		return;
 	}
 	if (!atomic_exchange(&l->s->db_ok, true))
 		log_info("database reachable again");
-	if (pg != l->policy_gen && publish_policy(l->s, l->st) == 0)
-		l->policy_gen = pg;
-	if (kg != l->keys_gen && publish_keys(l->s, l->st) == 0)
-		l->keys_gen = kg;
-	if (tsr_store_generation(l->st, "revocations", &dg, &why) == TSR_OK &&
-	    dg != l->deny_gen && publish_denylist(l->s, l->st) == 0)
-		l->deny_gen = dg;
+	if (g.policy != l->gens.policy && publish_policy(l->s, l->st) == 0)
+		l->gens.policy = g.policy;
+	if (g.keys != l->gens.keys && publish_keys(l->s, l->st) == 0)
+		l->gens.keys = g.keys;
+	if (g.revocations != l->gens.revocations &&
+	    publish_denylist(l->s, l->st) == 0)
+		l->gens.revocations = g.revocations;
 }
 
 /* Entries whose tokens have all expired leave the deny-list; audit
@@ -737,10 +737,7 @@ start(struct server *s, struct loop *l, const struct serve_args *a)
 	}
 	/* The counters first: a change after them is seen by the first poll. */
 	if (tsr_store_migrate(l->st, NULL, &why) != TSR_OK ||
-	    tsr_store_generations(l->st, &l->policy_gen, &l->keys_gen,
-	    &why) != TSR_OK ||
-	    tsr_store_generation(l->st, "revocations", &l->deny_gen, &why) !=
-	    TSR_OK) {
+	    tsr_store_generations(l->st, &l->gens, &why) != TSR_OK) {
 		log_warnx("%s", why.msg);
 		return -1;
 	}

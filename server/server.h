@@ -17,7 +17,7 @@
 #include "metrics.h"
 #include "ratelimit.h"
 #include "snap.h"
-#include "store.h"
+#include "store/store.h"
 #include "tls.h"
 
 #define SERVER_MAX_ISSUER	512

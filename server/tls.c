@@ -301,7 +301,7 @@ verify_reason(unsigned status)
 static int
 peer_cn(gnutls_x509_crt_t leaf, struct tls_peer *peer, const char **reason)
 {
-	char extra[TSR_STORE_MAX_CN + 2];
+	char extra[TSR_MAX_CN + 2];
 	size_t len = sizeof(peer->cn), extra_len = sizeof(extra);
 	int ret;
 

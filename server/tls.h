@@ -15,7 +15,7 @@
 
 #include <gnutls/gnutls.h>
 
-#include "store.h"
+#include "model.h"
 #include "token.h"
 
 #define TLS_MAX_FILE	(1024 * 1024)	/* PEM, CA bundle or CRL */
@@ -33,7 +33,7 @@ struct tls_creds;
 
 /* The identity a verified client certificate proves. */
 struct tls_peer {
-	char	cn[TSR_STORE_MAX_CN + 1];
+	char	cn[TSR_MAX_CN + 1];
 	char	x5t[TSR_TOKEN_X5T_BUF];		/* base64url SHA-256 of DER */
 	char	sha256_hex[65];			/* for logs and audit */
 	int64_t	valid_until;			/* earliest notAfter in chain */

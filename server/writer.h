@@ -11,7 +11,7 @@
 #include <stdbool.h>
 
 #include "server.h"
-#include "store.h"
+#include "store/store.h"
 
 #define WRITER_QUEUE	4096	/* events waiting for the writer */
 #define WRITER_BATCH	256	/* events per transaction */

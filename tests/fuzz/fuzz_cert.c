@@ -10,7 +10,7 @@
  * replicated here; keep them in step with tls.c (server/ must not grow
  * test seams for this).
  *
- * Properties: an accepted CN is 1..TSR_STORE_MAX_CN printable ASCII with
+ * Properties: an accepted CN is 1..TSR_MAX_CN printable ASCII with
  * no NUL inside; x5t is TSR_TOKEN_X5T_LEN base64url characters.
  */
 #include <string.h>
@@ -28,7 +28,7 @@
 static int
 peer_cn(gnutls_x509_crt_t leaf, struct tls_peer *peer)
 {
-	char extra[TSR_STORE_MAX_CN + 2];
+	char extra[TSR_MAX_CN + 2];
 	size_t len = sizeof(peer->cn), extra_len = sizeof(extra);
 	int ret;
 
@@ -86,7 +86,7 @@ check_cn(const char *cn)
 {
 	size_t len = strlen(cn), i;
 
-	FUZZ_ASSERT(len >= 1 && len <= TSR_STORE_MAX_CN);
+	FUZZ_ASSERT(len >= 1 && len <= TSR_MAX_CN);
 	for (i = 0; i < len; i++)
 		FUZZ_ASSERT(cn[i] >= 0x20 && cn[i] <= 0x7e);
 }

@@ -7,7 +7,7 @@
 
 #include "check.h"
 #include "denylist.h"
-#include "store.h"
+#include "store/store.h"
 
 static struct tsr_revocation
 rev(enum tsr_revkind kind, const char *jti, const char *client,
@@ -61,12 +61,12 @@ test_store_rows(struct tsr_store *st)
 	struct tsr_revocation r = rev(TSR_REVKIND_TOKEN, "jti-1", "svc", 100,
 	    400), *rows = NULL;
 	struct tsr_denylist *dl = NULL;
-	int64_t g0 = 0, g1 = 0;
+	struct tsr_store_gens g0, g1;
 	size_t n = 0;
 	bool added = false;
 	int purged = -1;
 
-	CHECK_INT(tsr_store_generation(st, "revocations", &g0, NULL), TSR_OK);
+	CHECK_INT(tsr_store_generations(st, &g0, NULL), TSR_OK);
 	CHECK_INT(tsr_store_revocation_add(st, &r, &added, NULL), TSR_OK);
 	CHECK(added);
 	/* The same jti twice: nothing new. */
@@ -74,8 +74,9 @@ test_store_rows(struct tsr_store *st)
 	CHECK(!added);
 	r = rev(TSR_REVKIND_CLIENT, "", "billing", 200, 500);
 	CHECK_INT(tsr_store_revocation_add(st, &r, &added, NULL), TSR_OK);
-	CHECK_INT(tsr_store_generation(st, "revocations", &g1, NULL), TSR_OK);
-	CHECK(g1 > g0);
+	CHECK_INT(tsr_store_generations(st, &g1, NULL), TSR_OK);
+	CHECK(g1.revocations > g0.revocations);
+	CHECK_INT(g1.policy, g0.policy);
 	CHECK_INT(tsr_store_revocation_list(st, 399, &rows, &n, NULL), TSR_OK);
 	CHECK_INT(n, 2);
 	if (n == 2) {

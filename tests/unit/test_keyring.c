@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "keyring.h"
-#include "store.h"
+#include "store/store.h"
 
 static char dir[64], keydir[96], dbpath[96];
 

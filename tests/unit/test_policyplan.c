@@ -108,7 +108,8 @@ test_apply(void)
 	struct fixture f;
 	char lines[2048], prob[600];
 	char *e1, *e2;
-	int64_t gen1, gen2, kg;
+	struct tsr_store_gens g;
+	int64_t gen1, gen2;
 
 	fixture_init(&f);
 	e1 = export_text(f.st);
@@ -116,7 +117,8 @@ test_apply(void)
 	free(e1);
 
 	/* Dry run: the plan, no write. */
-	CHECK_INT(tsr_store_generations(f.st, &gen1, &kg, NULL), TSR_OK);
+	CHECK_INT(tsr_store_generations(f.st, &g, NULL), TSR_OK);
+	gen1 = g.policy;
 	CHECK_INT(apply_text(f.st, doc1, false, true, lines, sizeof(lines),
 	    prob, sizeof(prob)), TSR_OK);
 	CHECK_STR(lines, "+ client billing: cn \"Billing CN\", enabled false,"
@@ -125,18 +127,21 @@ test_apply(void)
 	    "+ grant order-service -> billing: scopes [];"
 	    "+ grant order-service -> inventory: scopes [stock:deduct "
 	    "stock:read], ttl 5m");
-	CHECK_INT(tsr_store_generations(f.st, &gen2, &kg, NULL), TSR_OK);
+	CHECK_INT(tsr_store_generations(f.st, &g, NULL), TSR_OK);
+	gen2 = g.policy;
 	CHECK_INT(gen2, gen1);
 
 	/* Apply, then again: nothing the second time. */
 	CHECK_INT(apply_text(f.st, doc1, false, false, lines, sizeof(lines),
 	    prob, sizeof(prob)), TSR_OK);
-	CHECK_INT(tsr_store_generations(f.st, &gen1, &kg, NULL), TSR_OK);
+	CHECK_INT(tsr_store_generations(f.st, &g, NULL), TSR_OK);
+	gen1 = g.policy;
 	CHECK(gen1 > gen2);
 	CHECK_INT(apply_text(f.st, doc1, false, false, lines, sizeof(lines),
 	    prob, sizeof(prob)), TSR_OK);
 	CHECK_STR(lines, "");
-	CHECK_INT(tsr_store_generations(f.st, &gen2, &kg, NULL), TSR_OK);
+	CHECK_INT(tsr_store_generations(f.st, &g, NULL), TSR_OK);
+	gen2 = g.policy;
 	CHECK_INT(gen2, gen1);
 
 	/* export -> apply -> export: the same bytes. */

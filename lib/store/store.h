@@ -1,15 +1,16 @@
 /*
- * store: the SQLite database.  Every SQL statement of tessera lives in
- * store.c; nothing else includes sqlite3.h, so that another backend can
- * take its place behind this header.
+ * store: where tessera keeps its policy, keys, revocations and audit
+ * trail.  The engine is chosen by the DSN given to tsr_store_open: a file
+ * path is an SQLite database (lib/store/sqlite.c); a postgresql:// URI
+ * names a PostgreSQL server.  Each engine fills in the operations table
+ * of backend.h; this header is all the rest of tessera sees.
  *
  * A struct tsr_store is one connection and must be used by one thread at a
  * time.  Writers in other processes are waited for (busy timeout).
- * Row structs are plain values with fixed-size, NUL-terminated strings;
- * lists are malloc'd arrays the caller free()s.  Validation of names,
- * CNs and scopes is the caller's (see policy.h); the store enforces
- * uniqueness and references and reports them as TSR_ERR_EXISTS and
- * TSR_ERR_NOT_FOUND.
+ * Row structs (model.h) are plain values; lists are malloc'd arrays the
+ * caller free()s.  Validation of names, CNs and scopes is the caller's
+ * (see policy.h); the store enforces uniqueness and references and
+ * reports them as TSR_ERR_EXISTS and TSR_ERR_NOT_FOUND.
  */
 #ifndef TSR_STORE_H
 #define TSR_STORE_H
@@ -19,62 +20,31 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "model.h"
 
-#define TSR_STORE_MAX_NAME		128	/* client, audience */
-#define TSR_STORE_MAX_CN		64
-#define TSR_STORE_MAX_DESCRIPTION	256
-#define TSR_STORE_MAX_SCOPES		1024	/* joined, space-separated */
-#define TSR_STORE_MAX_KID		64
-#define TSR_STORE_MAX_JWK		2048	/* public JWK JSON text */
 #define TSR_STORE_BUSY_TIMEOUT_MS	5000
 
 struct tsr_store;
 
-struct tsr_client {
-	char	name[TSR_STORE_MAX_NAME + 1];
-	char	cn[TSR_STORE_MAX_CN + 1];
-	char	description[TSR_STORE_MAX_DESCRIPTION + 1];
-	bool	enabled;
-	int64_t	created_at;
-	int64_t	updated_at;
-};
+/* What a transaction does: a write transaction takes the write lock when
+ * it begins, so a read-then-write cannot fail half-way on a lock. */
+#define TSR_TX_READ	0x1
+#define TSR_TX_WRITE	0x2
 
-struct tsr_grant {
-	char	client[TSR_STORE_MAX_NAME + 1];
-	char	audience[TSR_STORE_MAX_NAME + 1];
-	char	scopes[TSR_STORE_MAX_SCOPES + 1];	/* sorted, "" = none */
-	int64_t	ttl_s;					/* 0 = server's */
-	int64_t	created_at;
+/* Every change counter at once (see tsr_store_generations). */
+struct tsr_store_gens {
+	int64_t	policy;		/* clients, grants */
+	int64_t	keys;		/* signing keys */
+	int64_t	revocations;	/* the deny-list */
 };
-
-enum tsr_keystate {
-	TSR_KEYSTATE_NEXT,
-	TSR_KEYSTATE_ACTIVE,
-	TSR_KEYSTATE_RETIRED,
-	TSR_KEYSTATE_EXPIRED,
-	TSR_KEYSTATE_REVOKED,
-};
-
-struct tsr_keyrow {
-	char	kid[TSR_STORE_MAX_KID + 1];
-	enum tsr_keystate state;
-	int	bits;
-	char	jwk[TSR_STORE_MAX_JWK + 1];	/* public JWK, JSON */
-	int64_t	created_at;
-	int64_t	activated_at;			/* 0 = not reached */
-	int64_t	retired_at;			/* 0 = not reached */
-	int64_t	expires_at;			/* 0 = not set */
-};
-
-/* "next", "active", ...; NULL for a bad value. */
-const char *tsr_store_keystate_name(enum tsr_keystate st);
 
 /*
- * Open (creating if absent) the database at path: WAL journal, foreign
- * keys on, busy timeout.  Checks that the file is a readable SQLite
- * database.  Does not migrate.  TSR_ERR_DB with a line naming the path.
+ * Open the store named by dsn: a file path (created if absent) for
+ * SQLite, or a postgresql:// (postgres://) URI.  Checks that the store is
+ * readable.  Does not migrate.  TSR_ERR_INVALID for an empty DSN or an
+ * engine this build lacks; TSR_ERR_DB with a line naming the store.
  */
-TSR_MUST_CHECK enum tsr_err tsr_store_open(const char *path,
+TSR_MUST_CHECK enum tsr_err tsr_store_open(const char *dsn,
     struct tsr_store **out, struct tsr_why *why);
 
 /* NULL-safe. */
@@ -93,21 +63,24 @@ TSR_MUST_CHECK enum tsr_err tsr_store_migrate(struct tsr_store *st,
 TSR_MUST_CHECK enum tsr_err tsr_store_schema_version(struct tsr_store *st,
     int *current, int *latest, struct tsr_why *why);
 
-/* BEGIN IMMEDIATE / COMMIT / ROLLBACK.  Rollback is safe to call when no
- * transaction is open. */
-TSR_MUST_CHECK enum tsr_err tsr_store_begin(struct tsr_store *st,
+/*
+ * Begin a transaction; flags is TSR_TX_READ, TSR_TX_WRITE or both.  A
+ * transaction that may write says TSR_TX_WRITE.  Rollback is safe to call
+ * when no transaction is open.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_store_begin(struct tsr_store *st, int flags,
     struct tsr_why *why);
 TSR_MUST_CHECK enum tsr_err tsr_store_commit(struct tsr_store *st,
     struct tsr_why *why);
 void tsr_store_rollback(struct tsr_store *st);
 
 /*
- * Change counters, bumped by triggers on every write to the policy tables
- * (clients, grants) and to the key table.  A reader polls them to see,
+ * Change counters, bumped on every write to the policy (clients, grants),
+ * the signing keys and the deny-list.  A reader polls them to see,
  * cheaply, whether it must reload.
  */
 TSR_MUST_CHECK enum tsr_err tsr_store_generations(struct tsr_store *st,
-    int64_t *policy_gen, int64_t *keys_gen, struct tsr_why *why);
+    struct tsr_store_gens *out, struct tsr_why *why);
 
 /* Settings: small integer values by name (e.g. "retire_window_s"). */
 TSR_MUST_CHECK enum tsr_err tsr_store_setting_get(struct tsr_store *st,
@@ -168,28 +141,6 @@ TSR_MUST_CHECK enum tsr_err tsr_store_key_transition(struct tsr_store *st,
     struct tsr_why *why);
 
 /* --- the deny-list ------------------------------------------------- */
-
-#define TSR_STORE_MAX_JTI	64
-#define TSR_STORE_MAX_REASON	256
-
-enum tsr_revkind {
-	TSR_REVKIND_TOKEN,	/* one token, by jti */
-	TSR_REVKIND_CLIENT,	/* every token of a client issued until then */
-};
-
-struct tsr_revocation {
-	enum tsr_revkind kind;
-	char	jti[TSR_STORE_MAX_JTI + 1];	/* token: its jti */
-	char	client[TSR_STORE_MAX_NAME + 1];	/* client; for a token, its
-						 * sub when known, else "" */
-	char	reason[TSR_STORE_MAX_REASON + 1];
-	int64_t	revoked_at;
-	int64_t	expires_at;		/* every match has expired by then */
-};
-
-/* Another counter like tsr_store_generations: "revocations". */
-TSR_MUST_CHECK enum tsr_err tsr_store_generation(struct tsr_store *st,
-    const char *name, int64_t *value, struct tsr_why *why);
 
 /* Add an entry.  A jti already on the list is left as it is: *added
  * (may be NULL) says whether a row was written. */

@@ -1,9 +1,10 @@
 /*
- * store: the SQLite backend.  The only file that includes sqlite3.h or
- * holds SQL.  Every statement is prepared and takes its values as bound
- * parameters; user text never becomes SQL.
+ * sqlite: the SQLite engine of the store (see backend.h).  The only file
+ * that includes sqlite3.h or holds SQLite's SQL.  Every statement is
+ * prepared and takes its values as bound parameters; user text never
+ * becomes SQL.
  */
-#include "store.h"
+#include "backend.h"
 #include "audit.h"
 
 #include <sqlite3.h>
@@ -14,10 +15,18 @@
 
 #include "migration.h"
 
-struct tsr_store {
+struct sqlite_store {
+	struct tsr_store base;	/* first: ops */
 	sqlite3	*db;
 	char	*path;		/* for the lines we write */
 };
+
+/* A struct tsr_store of this engine is the head of a struct sqlite_store. */
+static const struct sqlite_store *
+sq(const struct tsr_store *st)
+{
+	return (const struct sqlite_store *)st;
+}
 
 /* Reads the current row of stmt into the element at row. */
 typedef enum tsr_err (*row_reader)(sqlite3_stmt *stmt, void *row);
@@ -25,22 +34,6 @@ typedef enum tsr_err (*row_reader)(sqlite3_stmt *stmt, void *row);
 /* Room for a quoted, escaped, shortened value in a why line. */
 #define SHOW_MAX	40
 #define SHOW_BUF	(SHOW_MAX * 4 + 4)
-
-static const char *const keystate_names[] = {
-	[TSR_KEYSTATE_NEXT] = "next",
-	[TSR_KEYSTATE_ACTIVE] = "active",
-	[TSR_KEYSTATE_RETIRED] = "retired",
-	[TSR_KEYSTATE_EXPIRED] = "expired",
-	[TSR_KEYSTATE_REVOKED] = "revoked",
-};
-
-const char *
-tsr_store_keystate_name(enum tsr_keystate st)
-{
-	if ((unsigned)st >= sizeof(keystate_names) / sizeof(keystate_names[0]))
-		return NULL;
-	return keystate_names[st];
-}
 
 /*
  * Names reach this file already validated by policy.c, but the store has
@@ -73,8 +66,8 @@ show(const char *s, char buf[SHOW_BUF])
 static enum tsr_err
 db_err(const struct tsr_store *st, const char *what, struct tsr_why *why)
 {
-	return tsr_err_why(why, TSR_ERR_DB, "%s: %s: %s", st->path, what,
-	    sqlite3_errmsg(st->db));
+	return tsr_err_why(why, TSR_ERR_DB, "%s: %s: %s", sq(st)->path, what,
+	    sqlite3_errmsg(sq(st)->db));
 }
 
 /*
@@ -94,7 +87,7 @@ write_err(const struct tsr_store *st, int rc, const char *what,
 	case SQLITE_CONSTRAINT_CHECK:
 	case SQLITE_CONSTRAINT_NOTNULL:
 		return tsr_err_why(why, TSR_ERR_INVALID, "%s: %s", what,
-		    sqlite3_errmsg(st->db));
+		    sqlite3_errmsg(sq(st)->db));
 	default:
 		return db_err(st, what, why);
 	}
@@ -105,7 +98,7 @@ prep(const struct tsr_store *st, const char *sql, sqlite3_stmt **stmt,
     struct tsr_why *why)
 {
 	*stmt = NULL;
-	if (sqlite3_prepare_v2(st->db, sql, -1, stmt, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(sq(st)->db, sql, -1, stmt, NULL) != SQLITE_OK)
 		return db_err(st, "prepare", why);
 	return TSR_OK;
 }
@@ -114,7 +107,7 @@ static enum tsr_err
 exec(const struct tsr_store *st, const char *sql, const char *what,
     struct tsr_why *why)
 {
-	if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+	if (sqlite3_exec(sq(st)->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return db_err(st, what, why);
 	return TSR_OK;
 }
@@ -222,7 +215,7 @@ collect(const struct tsr_store *st, sqlite3_stmt *stmt, size_t size,
 		}
 		if ((rc = read(stmt, rows + n * size)) != TSR_OK) {
 			rc = tsr_err_why(why, rc, "%s: bad row in database",
-			    st->path);
+			    sq(st)->path);
 			goto out;
 		}
 		n++;
@@ -254,11 +247,14 @@ step_one(const struct tsr_store *st, sqlite3_stmt *stmt, const char *what,
 
 /* --- open, close, transactions ------------------------------------- */
 
+static void sqlite_close(struct tsr_store *st);
+
 static enum tsr_err
 open_fail(const struct tsr_store *st, int rc, struct tsr_why *why)
 {
 	return tsr_err_why(why, TSR_ERR_DB, "cannot open database \"%s\": %s",
-	    st->path, st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+	    sq(st)->path, sq(st)->db != NULL ? sqlite3_errmsg(sq(st)->db) :
+	    sqlite3_errstr(rc));
 }
 
 /* A read proves the file is an SQLite database before we write to it. */
@@ -268,71 +264,78 @@ static const char sql_pragmas[] =
     "PRAGMA journal_mode = WAL;"
     "PRAGMA synchronous = NORMAL;";
 
-enum tsr_err
-tsr_store_open(const char *path, struct tsr_store **out, struct tsr_why *why)
+static enum tsr_err
+sqlite_open(const char *path, struct tsr_store **out, struct tsr_why *why)
 {
-	struct tsr_store *st = NULL;
+	struct sqlite_store *s = NULL;
 	enum tsr_err rc = TSR_OK;
 	int src;
 
 	*out = NULL;
 	if (path == NULL || *path == '\0')
 		return tsr_err_why(why, TSR_ERR_INVALID, "no database path");
-	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (st->path = strdup(path)) == NULL) {
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (s->path = strdup(path)) == NULL) {
 		rc = tsr_err_why(why, TSR_ERR_NOMEM, "open database");
 		goto out;
 	}
-	src = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+	s->base.ops = &tsr_store_sqlite_ops;
+	src = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (src != SQLITE_OK) {
-		rc = open_fail(st, src, why);
+		rc = open_fail(&s->base, src, why);
 		goto out;
 	}
-	(void)sqlite3_extended_result_codes(st->db, 1);
-	(void)sqlite3_busy_timeout(st->db, TSR_STORE_BUSY_TIMEOUT_MS);
-	if ((src = sqlite3_exec(st->db, sql_probe, NULL, NULL, NULL)) !=
-	    SQLITE_OK || (src = sqlite3_exec(st->db, sql_pragmas, NULL, NULL,
+	(void)sqlite3_extended_result_codes(s->db, 1);
+	(void)sqlite3_busy_timeout(s->db, TSR_STORE_BUSY_TIMEOUT_MS);
+	if ((src = sqlite3_exec(s->db, sql_probe, NULL, NULL, NULL)) !=
+	    SQLITE_OK || (src = sqlite3_exec(s->db, sql_pragmas, NULL, NULL,
 	    NULL)) != SQLITE_OK) {
-		rc = open_fail(st, src, why);
+		rc = open_fail(&s->base, src, why);
 		goto out;
 	}
-	*out = st;
-	st = NULL;
+	*out = &s->base;
+	s = NULL;
 out:
-	tsr_store_close(st);
+	if (s != NULL)
+		sqlite_close(&s->base);
 	return rc;
 }
 
-void
-tsr_store_close(struct tsr_store *st)
+static void
+sqlite_close(struct tsr_store *st)
 {
-	if (st == NULL)
+	struct sqlite_store *s = (struct sqlite_store *)st;
+
+	if (s == NULL)
 		return;
-	(void)sqlite3_close(st->db);	/* statements are finalized by now */
-	free(st->path);
-	free(st);
+	(void)sqlite3_close(s->db);	/* statements are finalized by now */
+	free(s->path);
+	free(s);
 }
 
-enum tsr_err
-tsr_store_begin(struct tsr_store *st, struct tsr_why *why)
+static enum tsr_err
+sqlite_begin(struct tsr_store *st, int flags, struct tsr_why *why)
 {
-	/* IMMEDIATE: take the write lock now, so a read-then-write
-	 * transaction cannot fail half-way with SQLITE_BUSY. */
-	return exec(st, "BEGIN IMMEDIATE", "begin transaction", why);
+	/* IMMEDIATE: a writer takes the write lock now, so a read-then-write
+	 * transaction cannot fail half-way with SQLITE_BUSY.  A reader's
+	 * DEFERRED transaction sees one snapshot from its first read. */
+	if (flags & TSR_TX_WRITE)
+		return exec(st, "BEGIN IMMEDIATE", "begin transaction", why);
+	return exec(st, "BEGIN DEFERRED", "begin transaction", why);
 }
 
-enum tsr_err
-tsr_store_commit(struct tsr_store *st, struct tsr_why *why)
+static enum tsr_err
+sqlite_commit(struct tsr_store *st, struct tsr_why *why)
 {
 	return exec(st, "COMMIT", "commit", why);
 }
 
-void
-tsr_store_rollback(struct tsr_store *st)
+static void
+sqlite_rollback(struct tsr_store *st)
 {
-	if (st != NULL && !sqlite3_get_autocommit(st->db))
-		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+	if (st != NULL && !sqlite3_get_autocommit(sq(st)->db))
+		(void)sqlite3_exec(sq(st)->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 /* --- migrations ---------------------------------------------------- */
@@ -372,7 +375,7 @@ current_version(struct tsr_store *st, int *version, struct tsr_why *why)
 		goto out;
 	if (found && sqlite3_column_int64(stmt, 0) > INT32_MAX)
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad schema version",
-		    st->path);
+		    sq(st)->path);
 	else if (found)
 		*version = sqlite3_column_int(stmt, 0);
 out:
@@ -423,22 +426,22 @@ apply_one(struct tsr_store *st, const struct tsr_migration *m, int *applied,
 
 	(void)snprintf(what, sizeof(what), "migration %04d_%.32s", m->version,
 	    m->name);
-	if ((rc = tsr_store_begin(st, why)) != TSR_OK)
+	if ((rc = sqlite_begin(st, TSR_TX_WRITE, why)) != TSR_OK)
 		return rc;
 	if ((rc = is_applied(st, m->version, &done, why)) != TSR_OK || done)
 		goto out;
 	if ((rc = exec(st, m->sql, what, why)) != TSR_OK ||
 	    (rc = record_migration(st, m, why)) != TSR_OK ||
-	    (rc = tsr_store_commit(st, why)) != TSR_OK)
+	    (rc = sqlite_commit(st, why)) != TSR_OK)
 		goto out;
 	(*applied)++;
 out:
-	tsr_store_rollback(st);		/* no-op after a commit */
+	sqlite_rollback(st);		/* no-op after a commit */
 	return rc;
 }
 
-enum tsr_err
-tsr_store_migrate(struct tsr_store *st, int *applied, struct tsr_why *why)
+static enum tsr_err
+sqlite_migrate(struct tsr_store *st, int *applied, struct tsr_why *why)
 {
 	enum tsr_err rc;
 	int current, n = 0;
@@ -449,26 +452,26 @@ tsr_store_migrate(struct tsr_store *st, int *applied, struct tsr_why *why)
 	/* Read before creating anything: a newer database stays untouched. */
 	if ((rc = current_version(st, &current, why)) != TSR_OK)
 		return rc;
-	if ((size_t)current > tsr_migration_count)
+	if ((size_t)current > tsr_migrations_sqlite_count)
 		return tsr_err_why(why, TSR_ERR_DB_NEWER,
 		    "database schema version %d is newer than this tessera "
 		    "(knows %zu); upgrade tessera", current,
-		    tsr_migration_count);
+		    tsr_migrations_sqlite_count);
 	if ((rc = exec(st, sql_mig_table, "create schema_migrations", why)) !=
 	    TSR_OK)
 		return rc;
-	for (i = 0; i < tsr_migration_count && rc == TSR_OK; i++)
-		rc = apply_one(st, &tsr_migration_list[i], &n, why);
+	for (i = 0; i < tsr_migrations_sqlite_count && rc == TSR_OK; i++)
+		rc = apply_one(st, &tsr_migrations_sqlite[i], &n, why);
 	if (applied != NULL)
 		*applied = n;
 	return rc;
 }
 
-enum tsr_err
-tsr_store_schema_version(struct tsr_store *st, int *current, int *latest,
+static enum tsr_err
+sqlite_schema_version(struct tsr_store *st, int *current, int *latest,
     struct tsr_why *why)
 {
-	*latest = (int)tsr_migration_count;
+	*latest = (int)tsr_migrations_sqlite_count;
 	return current_version(st, current, why);
 }
 
@@ -476,29 +479,33 @@ tsr_store_schema_version(struct tsr_store *st, int *current, int *latest,
 
 static const char sql_generations[] =
     "SELECT (SELECT value FROM generations WHERE name = 'policy'),"
-    " (SELECT value FROM generations WHERE name = 'keys')";
+    " (SELECT value FROM generations WHERE name = 'keys'),"
+    " (SELECT value FROM generations WHERE name = 'revocations')";
 
-enum tsr_err
-tsr_store_generations(struct tsr_store *st, int64_t *policy_gen,
-    int64_t *keys_gen, struct tsr_why *why)
+static enum tsr_err
+sqlite_generations(struct tsr_store *st, struct tsr_store_gens *out,
+    struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
 	enum tsr_err rc;
 	bool found;
+	int i;
 
-	*policy_gen = *keys_gen = 0;
+	memset(out, 0, sizeof(*out));
 	if ((rc = prep(st, sql_generations, &stmt, why)) != TSR_OK ||
 	    (rc = step_one(st, stmt, "read generations", &found, why)) !=
 	    TSR_OK)
 		goto out;
-	if (!found || sqlite3_column_type(stmt, 0) != SQLITE_INTEGER ||
-	    sqlite3_column_type(stmt, 1) != SQLITE_INTEGER) {
+	for (i = 0; i < 3 && found; i++)
+		found = sqlite3_column_type(stmt, i) == SQLITE_INTEGER;
+	if (!found) {
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: no generation counters",
-		    st->path);
+		    sq(st)->path);
 		goto out;
 	}
-	*policy_gen = sqlite3_column_int64(stmt, 0);
-	*keys_gen = sqlite3_column_int64(stmt, 1);
+	out->policy = sqlite3_column_int64(stmt, 0);
+	out->keys = sqlite3_column_int64(stmt, 1);
+	out->revocations = sqlite3_column_int64(stmt, 2);
 out:
 	sqlite3_finalize(stmt);
 	return rc;
@@ -513,8 +520,8 @@ static const char sql_setting_raise[] =
     "INSERT INTO settings (name, value) VALUES (?, ?)"
     " ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)";
 
-enum tsr_err
-tsr_store_setting_get(struct tsr_store *st, const char *name, int64_t *value,
+static enum tsr_err
+sqlite_setting_get(struct tsr_store *st, const char *name, int64_t *value,
     struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -556,15 +563,15 @@ setting_write(struct tsr_store *st, const char *sql, const char *name,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_setting_set(struct tsr_store *st, const char *name, int64_t value,
+static enum tsr_err
+sqlite_setting_set(struct tsr_store *st, const char *name, int64_t value,
     struct tsr_why *why)
 {
 	return setting_write(st, sql_setting_set, name, value, why);
 }
 
-enum tsr_err
-tsr_store_setting_raise(struct tsr_store *st, const char *name,
+static enum tsr_err
+sqlite_setting_raise(struct tsr_store *st, const char *name,
     int64_t value, struct tsr_why *why)
 {
 	return setting_write(st, sql_setting_raise, name, value, why);
@@ -582,7 +589,7 @@ run_write(const struct tsr_store *st, sqlite3_stmt *stmt, const char *what,
 	if (step != SQLITE_DONE)
 		return write_err(st, step, what, why);
 	if (changes != NULL)
-		*changes = sqlite3_changes(st->db);
+		*changes = sqlite3_changes(sq(st)->db);
 	return TSR_OK;
 }
 
@@ -694,8 +701,8 @@ client_taken(struct tsr_store *st, const struct tsr_client *c, bool by_name,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_client_insert(struct tsr_store *st, const struct tsr_client *c,
+static enum tsr_err
+sqlite_client_insert(struct tsr_store *st, const struct tsr_client *c,
     struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -710,8 +717,8 @@ tsr_store_client_insert(struct tsr_store *st, const struct tsr_client *c,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_client_get(struct tsr_store *st, const char *name,
+static enum tsr_err
+sqlite_client_get(struct tsr_store *st, const char *name,
     struct tsr_client *out, struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -726,14 +733,14 @@ tsr_store_client_get(struct tsr_store *st, const char *name,
 	if (!found)
 		rc = no_client(name, why);
 	else if ((rc = read_client(stmt, out)) != TSR_OK)
-		rc = tsr_err_why(why, rc, "%s: bad client row", st->path);
+		rc = tsr_err_why(why, rc, "%s: bad client row", sq(st)->path);
 out:
 	sqlite3_finalize(stmt);
 	return rc;
 }
 
-enum tsr_err
-tsr_store_client_list(struct tsr_store *st, struct tsr_client **out,
+static enum tsr_err
+sqlite_client_list(struct tsr_store *st, struct tsr_client **out,
     size_t *out_n, struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -750,8 +757,8 @@ tsr_store_client_list(struct tsr_store *st, struct tsr_client **out,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_client_update(struct tsr_store *st, const struct tsr_client *c,
+static enum tsr_err
+sqlite_client_update(struct tsr_store *st, const struct tsr_client *c,
     struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -769,8 +776,8 @@ tsr_store_client_update(struct tsr_store *st, const struct tsr_client *c,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_client_delete(struct tsr_store *st, const char *name,
+static enum tsr_err
+sqlite_client_delete(struct tsr_store *st, const char *name,
     struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -860,8 +867,8 @@ no_grant(struct tsr_store *st, const char *client, const char *audience,
 	    show(audience, b2));
 }
 
-enum tsr_err
-tsr_store_grant_insert(struct tsr_store *st, const struct tsr_grant *g,
+static enum tsr_err
+sqlite_grant_insert(struct tsr_store *st, const struct tsr_grant *g,
     struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -882,8 +889,8 @@ tsr_store_grant_insert(struct tsr_store *st, const struct tsr_grant *g,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_grant_update(struct tsr_store *st, const struct tsr_grant *g,
+static enum tsr_err
+sqlite_grant_update(struct tsr_store *st, const struct tsr_grant *g,
     struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -899,8 +906,8 @@ tsr_store_grant_update(struct tsr_store *st, const struct tsr_grant *g,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_grant_list(struct tsr_store *st, const char *client,
+static enum tsr_err
+sqlite_grant_list(struct tsr_store *st, const char *client,
     const char *audience, struct tsr_grant **out, size_t *out_n,
     struct tsr_why *why)
 {
@@ -920,8 +927,8 @@ tsr_store_grant_list(struct tsr_store *st, const char *client,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_grant_delete(struct tsr_store *st, const char *client,
+static enum tsr_err
+sqlite_grant_delete(struct tsr_store *st, const char *client,
     const char *audience, struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -964,21 +971,6 @@ static const char sql_key_transition[] =
     " expires_at = coalesce(?6, expires_at)"
     " WHERE kid = ?1 AND state = ?2";
 
-static bool
-keystate_parse(const char *name, enum tsr_keystate *st)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(keystate_names) / sizeof(keystate_names[0]);
-	    i++) {
-		if (strcmp(name, keystate_names[i]) == 0) {
-			*st = (enum tsr_keystate)i;
-			return true;
-		}
-	}
-	return false;
-}
-
 static enum tsr_err
 read_key(sqlite3_stmt *stmt, void *row)
 {
@@ -988,7 +980,7 @@ read_key(sqlite3_stmt *stmt, void *row)
 	memset(k, 0, sizeof(*k));
 	if (!col_text(stmt, 0, k->kid, sizeof(k->kid)) ||
 	    !col_text(stmt, 1, state, sizeof(state)) ||
-	    !keystate_parse(state, &k->state) ||
+	    !tsr_keystate_parse(state, &k->state) ||
 	    !col_text(stmt, 3, k->jwk, sizeof(k->jwk)))
 		return TSR_ERR_DB;
 	k->bits = sqlite3_column_int(stmt, 2);
@@ -1002,7 +994,7 @@ read_key(sqlite3_stmt *stmt, void *row)
 static enum tsr_err
 bind_key(sqlite3_stmt *stmt, const struct tsr_keyrow *k, struct tsr_why *why)
 {
-	const char *state = tsr_store_keystate_name(k->state);
+	const char *state = tsr_keystate_name(k->state);
 	enum tsr_err rc;
 
 	if (state == NULL)
@@ -1046,8 +1038,8 @@ key_taken(struct tsr_store *st, const char *kid, bool by_kid,
 	    "another signing key is already active");
 }
 
-enum tsr_err
-tsr_store_key_insert(struct tsr_store *st, const struct tsr_keyrow *k,
+static enum tsr_err
+sqlite_key_insert(struct tsr_store *st, const struct tsr_keyrow *k,
     struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -1062,8 +1054,8 @@ tsr_store_key_insert(struct tsr_store *st, const struct tsr_keyrow *k,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_key_get(struct tsr_store *st, const char *kid,
+static enum tsr_err
+sqlite_key_get(struct tsr_store *st, const char *kid,
     struct tsr_keyrow *out, struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -1079,14 +1071,14 @@ tsr_store_key_get(struct tsr_store *st, const char *kid,
 	if (!found)
 		rc = no_key(kid, why);
 	else if ((rc = read_key(stmt, out)) != TSR_OK)
-		rc = tsr_err_why(why, rc, "%s: bad signing key row", st->path);
+		rc = tsr_err_why(why, rc, "%s: bad signing key row", sq(st)->path);
 out:
 	sqlite3_finalize(stmt);
 	return rc;
 }
 
-enum tsr_err
-tsr_store_key_list(struct tsr_store *st, struct tsr_keyrow **out,
+static enum tsr_err
+sqlite_key_list(struct tsr_store *st, struct tsr_keyrow **out,
     size_t *out_n, struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -1113,11 +1105,11 @@ transition_missed(struct tsr_store *st, const char *kid,
 	enum tsr_err rc;
 	char b[SHOW_BUF];
 
-	if ((rc = tsr_store_key_get(st, kid, &k, why)) != TSR_OK)
+	if ((rc = sqlite_key_get(st, kid, &k, why)) != TSR_OK)
 		return rc;
 	return tsr_err_why(why, TSR_ERR_CONFLICT,
 	    "signing key \"%s\" is %s, not %s", show(kid, b),
-	    tsr_store_keystate_name(k.state), tsr_store_keystate_name(from));
+	    tsr_keystate_name(k.state), tsr_keystate_name(from));
 }
 
 static enum tsr_err
@@ -1135,13 +1127,13 @@ bind_transition(sqlite3_stmt *stmt, const char *kid, const char *from,
 	return bind_time(stmt, 6, at[2], why);
 }
 
-enum tsr_err
-tsr_store_key_transition(struct tsr_store *st, const char *kid,
+static enum tsr_err
+sqlite_key_transition(struct tsr_store *st, const char *kid,
     enum tsr_keystate from, enum tsr_keystate to, int64_t activated_at,
     int64_t retired_at, int64_t expires_at, struct tsr_why *why)
 {
-	const char *from_name = tsr_store_keystate_name(from);
-	const char *to_name = tsr_store_keystate_name(to);
+	const char *from_name = tsr_keystate_name(from);
+	const char *to_name = tsr_keystate_name(to);
 	const int64_t at[3] = { activated_at, retired_at, expires_at };
 	sqlite3_stmt *stmt = NULL;
 	enum tsr_err rc;
@@ -1163,34 +1155,6 @@ tsr_store_key_transition(struct tsr_store *st, const char *kid,
 }
 
 /* --- the deny-list ------------------------------------------------- */
-
-static const char sql_generation[] =
-    "SELECT value FROM generations WHERE name = ?1";
-
-enum tsr_err
-tsr_store_generation(struct tsr_store *st, const char *name, int64_t *value,
-    struct tsr_why *why)
-{
-	sqlite3_stmt *stmt = NULL;
-	enum tsr_err rc;
-	bool found;
-	char b[SHOW_BUF];
-
-	*value = 0;
-	if ((rc = prep(st, sql_generation, &stmt, why)) != TSR_OK ||
-	    (rc = bind_str(stmt, 1, name, why)) != TSR_OK ||
-	    (rc = step_one(st, stmt, "read generation", &found, why)) !=
-	    TSR_OK)
-		goto out;
-	if (!found)
-		rc = tsr_err_why(why, TSR_ERR_DB, "%s: no counter \"%s\"",
-		    st->path, show(name, b));
-	else
-		*value = sqlite3_column_int64(stmt, 0);
-out:
-	sqlite3_finalize(stmt);
-	return rc;
-}
 
 #define REV_COLS "kind, jti, client, reason, revoked_at, expires_at"
 
@@ -1270,8 +1234,8 @@ bind_revocation(sqlite3_stmt *stmt, const struct tsr_revocation *r,
 	return bind_int(stmt, 6, r->expires_at, why);
 }
 
-enum tsr_err
-tsr_store_revocation_add(struct tsr_store *st, const struct tsr_revocation *r,
+static enum tsr_err
+sqlite_revocation_add(struct tsr_store *st, const struct tsr_revocation *r,
     bool *added, struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -1289,8 +1253,8 @@ tsr_store_revocation_add(struct tsr_store *st, const struct tsr_revocation *r,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_revocation_list(struct tsr_store *st, int64_t now,
+static enum tsr_err
+sqlite_revocation_list(struct tsr_store *st, int64_t now,
     struct tsr_revocation **out, size_t *out_n, struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -1308,8 +1272,8 @@ tsr_store_revocation_list(struct tsr_store *st, int64_t now,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_revocation_purge(struct tsr_store *st, int64_t now, int *purged,
+static enum tsr_err
+sqlite_revocation_purge(struct tsr_store *st, int64_t now, int *purged,
     struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -1381,23 +1345,23 @@ audit_insert(struct tsr_store *st, sqlite3_stmt *stmt,
 	return run_write(st, stmt, "write audit event", NULL, why);
 }
 
-enum tsr_err
-tsr_store_audit_add(struct tsr_store *st, const struct tsr_audit_event *evs,
+static enum tsr_err
+sqlite_audit_add(struct tsr_store *st, const struct tsr_audit_event *evs,
     size_t n, struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
 	enum tsr_err rc;
 	size_t i;
 
-	if ((rc = tsr_store_begin(st, why)) != TSR_OK)
+	if ((rc = sqlite_begin(st, TSR_TX_WRITE, why)) != TSR_OK)
 		return rc;
 	if ((rc = prep(st, sql_audit_add, &stmt, why)) == TSR_OK)
 		for (i = 0; i < n && rc == TSR_OK; i++)
 			rc = audit_insert(st, stmt, &evs[i], why);
 	sqlite3_finalize(stmt);
 	if (rc == TSR_OK)
-		return tsr_store_commit(st, why);
-	tsr_store_rollback(st);
+		return sqlite_commit(st, why);
+	sqlite_rollback(st);
 	return rc;
 }
 
@@ -1420,8 +1384,8 @@ read_audit(sqlite3_stmt *stmt, void *row)
 	return TSR_OK;
 }
 
-enum tsr_err
-tsr_store_audit_list(struct tsr_store *st, const struct tsr_audit_filter *f,
+static enum tsr_err
+sqlite_audit_list(struct tsr_store *st, const struct tsr_audit_filter *f,
     struct tsr_audit_event **out, size_t *out_n, struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -1444,8 +1408,8 @@ tsr_store_audit_list(struct tsr_store *st, const struct tsr_audit_filter *f,
 	return rc;
 }
 
-enum tsr_err
-tsr_store_audit_purge(struct tsr_store *st, int64_t before, int *purged,
+static enum tsr_err
+sqlite_audit_purge(struct tsr_store *st, int64_t before, int *purged,
     struct tsr_why *why)
 {
 	sqlite3_stmt *stmt = NULL;
@@ -1460,3 +1424,37 @@ tsr_store_audit_purge(struct tsr_store *st, int64_t before, int *purged,
 		*purged = rc == TSR_OK ? changes : 0;
 	return rc;
 }
+
+const struct tsr_store_ops tsr_store_sqlite_ops = {
+	.name = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.migrate = sqlite_migrate,
+	.schema_version = sqlite_schema_version,
+	.begin = sqlite_begin,
+	.commit = sqlite_commit,
+	.rollback = sqlite_rollback,
+	.generations = sqlite_generations,
+	.setting_get = sqlite_setting_get,
+	.setting_set = sqlite_setting_set,
+	.setting_raise = sqlite_setting_raise,
+	.client_insert = sqlite_client_insert,
+	.client_get = sqlite_client_get,
+	.client_list = sqlite_client_list,
+	.client_update = sqlite_client_update,
+	.client_delete = sqlite_client_delete,
+	.grant_insert = sqlite_grant_insert,
+	.grant_update = sqlite_grant_update,
+	.grant_list = sqlite_grant_list,
+	.grant_delete = sqlite_grant_delete,
+	.key_insert = sqlite_key_insert,
+	.key_get = sqlite_key_get,
+	.key_list = sqlite_key_list,
+	.key_transition = sqlite_key_transition,
+	.revocation_add = sqlite_revocation_add,
+	.revocation_list = sqlite_revocation_list,
+	.revocation_purge = sqlite_revocation_purge,
+	.audit_add = sqlite_audit_add,
+	.audit_list = sqlite_audit_list,
+	.audit_purge = sqlite_audit_purge,
+};

@@ -1,0 +1,89 @@
+/*
+ * backend: what a storage engine provides.  Each engine (sqlite.c; later
+ * PostgreSQL) fills in one struct tsr_store_ops, in the manner of
+ * SQLite's VFS, and its connections begin with a struct tsr_store whose
+ * ops point at that table.  store.c picks the engine from the DSN and
+ * calls through the table; the operations mean what store.h says of the
+ * tsr_store_* function of the same name.  Only store.c and the engines
+ * include this header.
+ */
+#ifndef TSR_STORE_BACKEND_H
+#define TSR_STORE_BACKEND_H
+
+#include "store.h"
+
+struct tsr_audit_event;
+struct tsr_audit_filter;
+
+struct tsr_store_ops {
+	const char *name;	/* "sqlite", for messages */
+	enum tsr_err (*open)(const char *dsn, struct tsr_store **out,
+	    struct tsr_why *why);
+	void (*close)(struct tsr_store *st);
+	enum tsr_err (*migrate)(struct tsr_store *st, int *applied,
+	    struct tsr_why *why);
+	enum tsr_err (*schema_version)(struct tsr_store *st, int *current,
+	    int *latest, struct tsr_why *why);
+	enum tsr_err (*begin)(struct tsr_store *st, int flags,
+	    struct tsr_why *why);
+	enum tsr_err (*commit)(struct tsr_store *st, struct tsr_why *why);
+	void (*rollback)(struct tsr_store *st);
+	enum tsr_err (*generations)(struct tsr_store *st,
+	    struct tsr_store_gens *out, struct tsr_why *why);
+	enum tsr_err (*setting_get)(struct tsr_store *st, const char *name,
+	    int64_t *value, struct tsr_why *why);
+	enum tsr_err (*setting_set)(struct tsr_store *st, const char *name,
+	    int64_t value, struct tsr_why *why);
+	enum tsr_err (*setting_raise)(struct tsr_store *st, const char *name,
+	    int64_t value, struct tsr_why *why);
+	enum tsr_err (*client_insert)(struct tsr_store *st,
+	    const struct tsr_client *c, struct tsr_why *why);
+	enum tsr_err (*client_get)(struct tsr_store *st, const char *name,
+	    struct tsr_client *out, struct tsr_why *why);
+	enum tsr_err (*client_list)(struct tsr_store *st,
+	    struct tsr_client **out, size_t *out_n, struct tsr_why *why);
+	enum tsr_err (*client_update)(struct tsr_store *st,
+	    const struct tsr_client *c, struct tsr_why *why);
+	enum tsr_err (*client_delete)(struct tsr_store *st, const char *name,
+	    struct tsr_why *why);
+	enum tsr_err (*grant_insert)(struct tsr_store *st,
+	    const struct tsr_grant *g, struct tsr_why *why);
+	enum tsr_err (*grant_update)(struct tsr_store *st,
+	    const struct tsr_grant *g, struct tsr_why *why);
+	enum tsr_err (*grant_list)(struct tsr_store *st, const char *client,
+	    const char *audience, struct tsr_grant **out, size_t *out_n,
+	    struct tsr_why *why);
+	enum tsr_err (*grant_delete)(struct tsr_store *st, const char *client,
+	    const char *audience, struct tsr_why *why);
+	enum tsr_err (*key_insert)(struct tsr_store *st,
+	    const struct tsr_keyrow *k, struct tsr_why *why);
+	enum tsr_err (*key_get)(struct tsr_store *st, const char *kid,
+	    struct tsr_keyrow *out, struct tsr_why *why);
+	enum tsr_err (*key_list)(struct tsr_store *st, struct tsr_keyrow **out,
+	    size_t *out_n, struct tsr_why *why);
+	enum tsr_err (*key_transition)(struct tsr_store *st, const char *kid,
+	    enum tsr_keystate from, enum tsr_keystate to, int64_t activated_at,
+	    int64_t retired_at, int64_t expires_at, struct tsr_why *why);
+	enum tsr_err (*revocation_add)(struct tsr_store *st,
+	    const struct tsr_revocation *r, bool *added, struct tsr_why *why);
+	enum tsr_err (*revocation_list)(struct tsr_store *st, int64_t now,
+	    struct tsr_revocation **out, size_t *out_n, struct tsr_why *why);
+	enum tsr_err (*revocation_purge)(struct tsr_store *st, int64_t now,
+	    int *purged, struct tsr_why *why);
+	enum tsr_err (*audit_add)(struct tsr_store *st,
+	    const struct tsr_audit_event *evs, size_t n, struct tsr_why *why);
+	enum tsr_err (*audit_list)(struct tsr_store *st,
+	    const struct tsr_audit_filter *f, struct tsr_audit_event **out,
+	    size_t *out_n, struct tsr_why *why);
+	enum tsr_err (*audit_purge)(struct tsr_store *st, int64_t before,
+	    int *purged, struct tsr_why *why);
+};
+
+/* The head of every engine's connection struct. */
+struct tsr_store {
+	const struct tsr_store_ops *ops;
+};
+
+extern const struct tsr_store_ops tsr_store_sqlite_ops;
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * store: picks the engine from the DSN and dispatches to it.  A DSN that
+ * begins with "scheme://" names a server; anything else is an SQLite
+ * file path.  An open refused here names the scheme only, never the
+ * rest of the URI: it may hold a password.
+ */
+#include "store.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "backend.h"
+
+/* The engines named by a URI scheme; NULL ops: not in this build. */
+static const struct {
+	const char			*scheme;
+	const char			*engine;
+	const struct tsr_store_ops	*ops;
+} engines[] = {
+	{ "postgresql",	"PostgreSQL",	NULL },
+	{ "postgres",	"PostgreSQL",	NULL },
+};
+
+/* Length of dsn's URI scheme when it begins with "scheme://", else 0. */
+static size_t
+scheme_len(const char *dsn)
+{
+	size_t n = 0;
+
+	while ((dsn[n] >= 'a' && dsn[n] <= 'z') || (n > 0 &&
+	    ((dsn[n] >= '0' && dsn[n] <= '9') || dsn[n] == '+' ||
+	    dsn[n] == '-' || dsn[n] == '.')))
+		n++;
+	return n > 0 && strncmp(dsn + n, "://", 3) == 0 ? n : 0;
+}
+
+enum tsr_err
+tsr_store_open(const char *dsn, struct tsr_store **out, struct tsr_why *why)
+{
+	size_t i, n;
+
+	*out = NULL;
+	if (dsn == NULL || *dsn == '\0')
+		return tsr_err_why(why, TSR_ERR_INVALID, "no database path");
+	if ((n = scheme_len(dsn)) == 0)
+		return tsr_store_sqlite_ops.open(dsn, out, why);
+	for (i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
+		if (strlen(engines[i].scheme) != n ||
+		    strncmp(dsn, engines[i].scheme, n) != 0)
+			continue;
+		if (engines[i].ops == NULL)
+			return tsr_err_why(why, TSR_ERR_INVALID,
+			    "%s support is not built in", engines[i].engine);
+		return engines[i].ops->open(dsn, out, why);
+	}
+	return tsr_err_why(why, TSR_ERR_INVALID, "unknown database URI "
+	    "scheme \"%.*s\"", (int)n, dsn);
+}
+
+void
+tsr_store_close(struct tsr_store *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+void
+tsr_store_rollback(struct tsr_store *st)
+{
+	if (st != NULL)
+		st->ops->rollback(st);
+}
+
+enum tsr_err
+tsr_store_migrate(struct tsr_store *st, int *applied, struct tsr_why *why)
+{
+	return st->ops->migrate(st, applied, why);
+}
+
+enum tsr_err
+tsr_store_schema_version(struct tsr_store *st, int *current, int *latest,
+    struct tsr_why *why)
+{
+	return st->ops->schema_version(st, current, latest, why);
+}
+
+enum tsr_err
+tsr_store_begin(struct tsr_store *st, int flags, struct tsr_why *why)
+{
+	return st->ops->begin(st, flags, why);
+}
+
+enum tsr_err
+tsr_store_commit(struct tsr_store *st, struct tsr_why *why)
+{
+	return st->ops->commit(st, why);
+}
+
+enum tsr_err
+tsr_store_generations(struct tsr_store *st, struct tsr_store_gens *out,
+    struct tsr_why *why)
+{
+	return st->ops->generations(st, out, why);
+}
+
+enum tsr_err
+tsr_store_setting_get(struct tsr_store *st, const char *name, int64_t *value,
+    struct tsr_why *why)
+{
+	return st->ops->setting_get(st, name, value, why);
+}
+
+enum tsr_err
+tsr_store_setting_set(struct tsr_store *st, const char *name, int64_t value,
+    struct tsr_why *why)
+{
+	return st->ops->setting_set(st, name, value, why);
+}
+
+enum tsr_err
+tsr_store_setting_raise(struct tsr_store *st, const char *name, int64_t value,
+    struct tsr_why *why)
+{
+	return st->ops->setting_raise(st, name, value, why);
+}
+
+enum tsr_err
+tsr_store_client_insert(struct tsr_store *st, const struct tsr_client *c,
+    struct tsr_why *why)
+{
+	return st->ops->client_insert(st, c, why);
+}
+
+enum tsr_err
+tsr_store_client_get(struct tsr_store *st, const char *name,
+    struct tsr_client *out, struct tsr_why *why)
+{
+	return st->ops->client_get(st, name, out, why);
+}
+
+enum tsr_err
+tsr_store_client_list(struct tsr_store *st, struct tsr_client **out,
+    size_t *out_n, struct tsr_why *why)
+{
+	return st->ops->client_list(st, out, out_n, why);
+}
+
+enum tsr_err
+tsr_store_client_update(struct tsr_store *st, const struct tsr_client *c,
+    struct tsr_why *why)
+{
+	return st->ops->client_update(st, c, why);
+}
+
+enum tsr_err
+tsr_store_client_delete(struct tsr_store *st, const char *name,
+    struct tsr_why *why)
+{
+	return st->ops->client_delete(st, name, why);
+}
+
+enum tsr_err
+tsr_store_grant_insert(struct tsr_store *st, const struct tsr_grant *g,
+    struct tsr_why *why)
+{
+	return st->ops->grant_insert(st, g, why);
+}
+
+enum tsr_err
+tsr_store_grant_update(struct tsr_store *st, const struct tsr_grant *g,
+    struct tsr_why *why)
+{
+	return st->ops->grant_update(st, g, why);
+}
+
+enum tsr_err
+tsr_store_grant_list(struct tsr_store *st, const char *client,
+    const char *audience, struct tsr_grant **out, size_t *out_n,
+    struct tsr_why *why)
+{
+	return st->ops->grant_list(st, client, audience, out, out_n, why);
+}
+
+enum tsr_err
+tsr_store_grant_delete(struct tsr_store *st, const char *client,
+    const char *audience, struct tsr_why *why)
+{
+	return st->ops->grant_delete(st, client, audience, why);
+}
+
+enum tsr_err
+tsr_store_key_insert(struct tsr_store *st, const struct tsr_keyrow *k,
+    struct tsr_why *why)
+{
+	return st->ops->key_insert(st, k, why);
+}
+
+enum tsr_err
+tsr_store_key_get(struct tsr_store *st, const char *kid,
+    struct tsr_keyrow *out, struct tsr_why *why)
+{
+	return st->ops->key_get(st, kid, out, why);
+}
+
+enum tsr_err
+tsr_store_key_list(struct tsr_store *st, struct tsr_keyrow **out,
+    size_t *out_n, struct tsr_why *why)
+{
+	return st->ops->key_list(st, out, out_n, why);
+}
+
+enum tsr_err
+tsr_store_key_transition(struct tsr_store *st, const char *kid,
+    enum tsr_keystate from, enum tsr_keystate to, int64_t activated_at,
+    int64_t retired_at, int64_t expires_at, struct tsr_why *why)
+{
+	return st->ops->key_transition(st, kid, from, to, activated_at,
+	    retired_at, expires_at, why);
+}
+
+enum tsr_err
+tsr_store_revocation_add(struct tsr_store *st, const struct tsr_revocation *r,
+    bool *added, struct tsr_why *why)
+{
+	return st->ops->revocation_add(st, r, added, why);
+}
+
+enum tsr_err
+tsr_store_revocation_list(struct tsr_store *st, int64_t now,
+    struct tsr_revocation **out, size_t *out_n, struct tsr_why *why)
+{
+	return st->ops->revocation_list(st, now, out, out_n, why);
+}
+
+enum tsr_err
+tsr_store_revocation_purge(struct tsr_store *st, int64_t now, int *purged,
+    struct tsr_why *why)
+{
+	return st->ops->revocation_purge(st, now, purged, why);
+}
+
+enum tsr_err
+tsr_store_audit_add(struct tsr_store *st, const struct tsr_audit_event *evs,
+    size_t n, struct tsr_why *why)
+{
+	return st->ops->audit_add(st, evs, n, why);
+}
+
+enum tsr_err
+tsr_store_audit_list(struct tsr_store *st, const struct tsr_audit_filter *f,
+    struct tsr_audit_event **out, size_t *out_n, struct tsr_why *why)
+{
+	return st->ops->audit_list(st, f, out, out_n, why);
+}
+
+enum tsr_err
+tsr_store_audit_purge(struct tsr_store *st, int64_t before, int *purged,
+    struct tsr_why *why)
+{
+	return st->ops->audit_purge(st, before, purged, why);
+}
