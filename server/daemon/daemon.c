@@ -32,7 +32,7 @@
 #include "server.h"
 #include "store.h"
 #include "watch.h"
-#include "writer.h"
+#include "auditq.h"
 
 #define SERVE_POLL_MS		250	/* changes seen within 1 s */
 #define SERVE_ENSURE_S		2	/* expiry of retired keys */

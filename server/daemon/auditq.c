@@ -1,4 +1,4 @@
-#include "writer.h"
+#include "auditq.h"
 
 #include <stdlib.h>
 
