@@ -1,8 +1,10 @@
 /*
- * serve: the server's life: options, start-up checks, the loop that polls
+ * daemon: the server's life: start-up checks, the loop that polls
  * the store, rotates keys and reloads TLS credentials, and a draining
  * shutdown.
  */
+#include "daemon.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -19,26 +21,23 @@
 
 #include <gnutls/crypto.h>
 
+#include "auditq.h"
 #include "b64.h"
-#include "cli.h"
 #include "denylist.h"
-#include "duration.h"
 #include "http.h"
 #include "key.h"
 #include "keyring.h"
 #include "log.h"
 #include "policy.h"
-#include "serve.h"
 #include "server.h"
 #include "store.h"
 #include "watch.h"
-#include "auditq.h"
 
-#define SERVE_POLL_MS		250	/* changes seen within 1 s */
-#define SERVE_ENSURE_S		2	/* expiry of retired keys */
-#define SERVE_DRAIN_S		10	/* SIGTERM: wait for requests */
-#define SERVE_KEYGEN_NICE	10	/* key generation yields to requests */
-#define SERVE_OLD_DAEMON_S	60	/* a replaced daemon's grace */
+#define DAEMON_POLL_MS		250	/* changes seen within 1 s */
+#define DAEMON_ENSURE_S		2	/* expiry of retired keys */
+#define DAEMON_DRAIN_S		10	/* SIGTERM: wait for requests */
+#define DAEMON_KEYGEN_NICE	10	/* key generation yields to requests */
+#define DAEMON_OLD_DAEMON_S	60	/* a replaced daemon's grace */
 
 static volatile sig_atomic_t got_term, got_hup;
 
@@ -96,153 +95,13 @@ creds_free(void *p)
 	tls_creds_free(p);
 }
 
-/* Raw option text of `tessera serve`, before checking. */
-struct serve_args {
-	const char *listen, *cert, *key, *ca, *crl, *issuer, *ttl, *period;
-	const char *max_age, *skew, *bits, *threads, *log_level, *retention;
-	const char *rate, *max_conns, *max_per_ip, *conn_timeout;
-};
-
-static int
-parse_duration_opt(const char *name, const char *text, int64_t dflt,
-    int64_t *out)
-{
-	struct tsr_why why = { "" };
-
-	if (text == NULL) {
-		*out = dflt;
-		return 0;
-	}
-	if (tsr_duration_parse(text, out, &why) != TSR_OK) {
-		fprintf(stderr, "tessera: --%s: %s\n", name, why.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-parse_uint_opt(const char *name, const char *text, long lo, long hi,
-    long *out)
-{
-	char *end;
-
-	if (text == NULL)
-		return 0;
-	errno = 0;
-	*out = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || *out < lo ||
-	    *out > hi) {
-		fprintf(stderr, "tessera: --%s must be a number from %ld to "
-		    "%ld\n", name, lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
-/* "ADDR:PORT", IPv4 only. */
-static int
-parse_listen(const char *text, struct server_cfg *cfg, char *addr,
-    size_t addr_len)
-{
-	const char *colon = strrchr(text, ':');
-	long port = -1;
-
-	if (colon == NULL || (size_t)(colon - text) >= addr_len ||
-	    colon == text ||
-	    parse_uint_opt("listen port", colon + 1, 0, 65535, &port) != 0 ||
-	    port < 0) {
-		fprintf(stderr, "tessera: --listen wants ADDR:PORT\n");
-		return -1;
-	}
-	memcpy(addr, text, (size_t)(colon - text));
-	addr[colon - text] = '\0';
-	cfg->listen_addr = addr;
-	cfg->listen_port = (uint16_t)port;
-	return 0;
-}
-
-/* Connection limits: defaults that suit one busy issuer. */
-static int
-check_limits(const struct serve_args *a, struct server_cfg *cfg)
-{
-	long conns = 1024, per_ip = 256;
-	int64_t timeout = 30;
-
-	if (parse_uint_opt("max-connections", a->max_conns, 1, 65536,
-	    &conns) ||
-	    parse_uint_opt("max-connections-per-ip", a->max_per_ip, 1, 65536,
-	    &per_ip) ||
-	    parse_duration_opt("connection-timeout", a->conn_timeout, 30,
-	    &timeout))
-		return -1;
-	if (timeout > 3600) {
-		fprintf(stderr, "tessera: --connection-timeout is at most "
-		    "1h\n");
-		return -1;
-	}
-	cfg->conn_limit = (unsigned)conns;
-	cfg->per_ip_limit = (unsigned)per_ip;
-	cfg->conn_timeout_s = (unsigned)timeout;
-	return 0;
-}
-
-static int
-check_cfg(const struct serve_args *a, struct server_cfg *cfg, char *addr,
-    size_t addr_len)
-{
-	long bits = TSR_KEY_DEFAULT_BITS;
-	long threads = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (a->cert == NULL || a->key == NULL || a->ca == NULL) {
-		fprintf(stderr, "tessera: serve needs --tls-cert, --tls-key "
-		    "and --client-ca\n");
-		return -1;
-	}
-	cfg->tls = (struct tls_files){ a->cert, a->key, a->ca, a->crl };
-	if (parse_listen(a->listen ? a->listen : "127.0.0.1:8443", cfg, addr,
-	    addr_len) != 0 ||
-	    parse_duration_opt("token-ttl", a->ttl, 300, &cfg->token_ttl_s) ||
-	    parse_duration_opt("rotation-period", a->period, 86400,
-	    &cfg->rotation_period_s) ||
-	    parse_duration_opt("jwks-max-age", a->max_age, 300,
-	    &cfg->jwks_max_age_s) ||
-	    parse_duration_opt("clock-skew", a->skew, 60, &cfg->clock_skew_s) ||
-	    parse_duration_opt("audit-retention", a->retention, 30 * 86400,
-	    &cfg->audit_retention_s) ||
-	    parse_uint_opt("key-bits", a->bits, 2048, 4096, &bits) ||
-	    parse_uint_opt("threads", a->threads, 1, 256, &threads))
-		return -1;
-	if (!tsr_key_bits_valid((int)bits)) {
-		fprintf(stderr, "tessera: --key-bits must be 2048, 3072 or "
-		    "4096\n");
-		return -1;
-	}
-	cfg->key_bits = (int)bits;
-	if (a->rate != NULL && (cfg->rate_limit = ratelimit_parse(a->rate)) <
-	    0) {
-		fprintf(stderr, "tessera: --rate-limit wants N/s, N from 1 to "
-		    "%d\n", RATELIMIT_MAX_RATE);
-		return -1;
-	}
-	cfg->threads = threads > 0 ? (unsigned)threads : 1;
-	if (check_limits(a, cfg) != 0)
-		return -1;
-	if (a->issuer != NULL &&
-	    (strlen(a->issuer) >= sizeof(cfg->issuer) ||
-	    strncmp(a->issuer, "https://", 8) != 0)) {
-		fprintf(stderr, "tessera: --issuer must be an https URL\n");
-		return -1;
-	}
-	return 0;
-}
-
 /* RFC 8414 metadata, also served as OpenID discovery. */
 static int
 build_discovery(struct server *s)
 {
 	const char *iss = s->cfg.issuer;
-	char tok[SERVER_MAX_ISSUER + 32], jwks[SERVER_MAX_ISSUER + 32];
-	char rev[SERVER_MAX_ISSUER + 32], intro[SERVER_MAX_ISSUER + 32];
+	char tok[DAEMON_MAX_ISSUER + 32], jwks[DAEMON_MAX_ISSUER + 32];
+	char rev[DAEMON_MAX_ISSUER + 32], intro[DAEMON_MAX_ISSUER + 32];
 	json_t *doc;
 
 	(void)snprintf(tok, sizeof(tok), "%s/token", iss);
@@ -514,7 +373,7 @@ upkeep_if_due(struct loop *l, time_t now)
 	struct tsr_why why = { "" };
 	enum tsr_err rc;
 
-	if (now - l->last_ensure < SERVE_ENSURE_S)
+	if (now - l->last_ensure < DAEMON_ENSURE_S)
 		return false;
 	l->last_ensure = now;
 	purge_old(l, now);
@@ -538,7 +397,7 @@ tend_main(void *arg)
 	 * (A thread of its own, so the listener threads a reload starts
 	 * from the loop keep the normal priority.) */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-	    SERVE_KEYGEN_NICE);
+	    DAEMON_KEYGEN_NICE);
 	changed = rotate_if_due(l, l->tend_now);
 	changed |= upkeep_if_due(l, l->tend_now);
 	/* Publish at once: the JWKS must not lag the store by a poll. */
@@ -624,7 +483,7 @@ tick(struct loop *l)
 		reload_tls(l);
 	}
 	if (l->old != NULL && (http_connections(l->old) == 0 ||
-	    now - l->old_since >= SERVE_OLD_DAEMON_S)) {
+	    now - l->old_since >= DAEMON_OLD_DAEMON_S)) {
 		http_stop(l->old);
 		l->old = NULL;
 	}
@@ -645,7 +504,7 @@ drain(struct loop *l)
 	(void)http_quiesce(l->http);
 	if (l->old != NULL)
 		(void)http_quiesce(l->old);
-	for (i = 0; i < SERVE_DRAIN_S * 50 &&
+	for (i = 0; i < DAEMON_DRAIN_S * 50 &&
 	    atomic_load(&l->s->inflight) > 0; i++)
 		nanosleep(&pause, NULL);
 	http_stop(l->old);
@@ -655,7 +514,7 @@ drain(struct loop *l)
 static void
 run_loop(struct loop *l)
 {
-	struct timespec pause = { 0, SERVE_POLL_MS * 1000 * 1000 };
+	struct timespec pause = { 0, DAEMON_POLL_MS * 1000 * 1000 };
 
 	while (!got_term) {
 		nanosleep(&pause, NULL);	/* a signal cuts it short */
@@ -682,7 +541,7 @@ install_signals(void)
 
 /* A listening TCP socket on the configured IPv4 address. */
 static int
-open_listener(struct server_cfg *cfg)
+open_listener(struct daemon_config *cfg)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
@@ -712,7 +571,7 @@ open_listener(struct server_cfg *cfg)
 }
 
 static int
-start(struct server *s, struct loop *l, const struct serve_args *a)
+start(struct server *s, struct loop *l)
 {
 	struct tls_creds *creds;
 	struct tsr_why why = { "" };
@@ -746,10 +605,7 @@ start(struct server *s, struct loop *l, const struct serve_args *a)
 	}
 	if (prepare_store(s, l->st) != 0 || (fd = open_listener(&s->cfg)) < 0)
 		return -1;
-	if (a->issuer != NULL)
-		(void)snprintf(s->cfg.issuer, sizeof(s->cfg.issuer), "%s",
-		    a->issuer);
-	else
+	if (s->cfg.issuer[0] == '\0')
 		(void)snprintf(s->cfg.issuer, sizeof(s->cfg.issuer),
 		    "https://%s:%u", s->cfg.listen_addr, s->cfg.listen_port);
 	if (build_discovery(s) != 0 ||
@@ -764,48 +620,15 @@ start(struct server *s, struct loop *l, const struct serve_args *a)
 }
 
 int
-cli_serve(struct cli *c, int argc, char **argv)
+daemon_run(const struct daemon_config *cfg)
 {
-	struct serve_args a = { 0 };
-	struct args_opt opts[] = {
-		{ .name = "listen", .value = &a.listen },
-		{ .name = "tls-cert", .value = &a.cert },
-		{ .name = "tls-key", .value = &a.key },
-		{ .name = "client-ca", .value = &a.ca },
-		{ .name = "client-crl", .value = &a.crl },
-		{ .name = "issuer", .value = &a.issuer },
-		{ .name = "token-ttl", .value = &a.ttl },
-		{ .name = "rotation-period", .value = &a.period },
-		{ .name = "jwks-max-age", .value = &a.max_age },
-		{ .name = "clock-skew", .value = &a.skew },
-		{ .name = "key-bits", .value = &a.bits },
-		{ .name = "threads", .value = &a.threads },
-		{ .name = "log-level", .value = &a.log_level },
-		{ .name = "audit-retention", .value = &a.retention },
-		{ .name = "rate-limit", .value = &a.rate },
-		{ .name = "max-connections", .value = &a.max_conns },
-		{ .name = "max-connections-per-ip", .value = &a.max_per_ip },
-		{ .name = "connection-timeout", .value = &a.conn_timeout },
-		{ .name = NULL },
-	};
 	static struct server s;	/* one per process, shared by threads */
-	struct writer aw = { 0 };
+	struct auditq aw = { 0 };
 	struct loop l = { 0 };
-	char addr[64];
-	int ex, level = LOG_LEVEL_INFO;
+	int ret;
 
-	if ((ex = cli_parse(c, argc, argv, opts, 1, 1)) != 0)
-		return ex;
-	if (check_cfg(&a, &s.cfg, addr, sizeof(addr)) != 0 ||
-	    (a.log_level && (level = log_level_parse(a.log_level)) < 0)) {
-		if (a.log_level && level < 0)
-			fprintf(stderr, "tessera: --log-level wants error, "
-			    "warn, info or debug\n");
-		return CLI_EXIT_USAGE;
-	}
-	log_set_level((enum log_level)level);
-	s.cfg.db_path = c->db_path;
-	s.cfg.key_dir = c->key_dir;
+	log_set_level(cfg->log_level);
+	s.cfg = *cfg;
 	snap_slot_init(&s.policy);
 	snap_slot_init(&s.keys);
 	snap_slot_init(&s.creds);
@@ -816,13 +639,12 @@ cli_serve(struct cli *c, int argc, char **argv)
 	s.metrics = metrics_create();
 	if (s.cfg.rate_limit > 0)
 		s.ratelimit = ratelimit_create(s.cfg.rate_limit);
-	ex = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
-	    writer_start(&aw, &s) == 0 && start(&s, &l, &a) == 0 ?
-	    CLI_EXIT_OK : CLI_EXIT_ERR;
-	if (ex == CLI_EXIT_OK)
+	ret = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
+	    auditq_start(&aw, &s) == 0 && start(&s, &l) == 0 ? 0 : -1;
+	if (ret == 0)
 		run_loop(&l);
-	writer_stop(&aw);
-	if (ex == CLI_EXIT_OK)
+	auditq_stop(&aw);
+	if (ret == 0)
 		log_info("stopped");
 	watch_close(&l.watch);
 	tsr_store_close(l.st);
@@ -836,5 +658,5 @@ cli_serve(struct cli *c, int argc, char **argv)
 	snap_slot_finish(&s.keys);
 	snap_slot_finish(&s.creds);
 	free(s.discovery);
-	return ex;
+	return ret;
 }

@@ -3,8 +3,8 @@
  * configuration, the snapshots the request threads read (policy, keys,
  * TLS credentials) and a few counters.
  */
-#ifndef TSR_SERVER_SERVER_H
-#define TSR_SERVER_SERVER_H
+#ifndef TSR_DAEMON_SERVER_H
+#define TSR_DAEMON_SERVER_H
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -13,34 +13,13 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "daemon.h"
 #include "keyring.h"
 #include "metrics.h"
 #include "ratelimit.h"
 #include "snap.h"
 #include "store.h"
 #include "tls.h"
-
-#define SERVER_MAX_ISSUER	512
-
-struct server_cfg {
-	const char	*db_path;
-	const char	*key_dir;
-	const char	*listen_addr;		/* "127.0.0.1" */
-	uint16_t	 listen_port;
-	char		 issuer[SERVER_MAX_ISSUER];
-	struct tls_files tls;
-	int64_t		 token_ttl_s;
-	int64_t		 rotation_period_s;
-	int64_t		 jwks_max_age_s;
-	int64_t		 clock_skew_s;
-	int64_t		 audit_retention_s;
-	double		 rate_limit;		/* per client per s; 0 = off */
-	int		 key_bits;
-	unsigned	 threads;
-	unsigned	 conn_limit;
-	unsigned	 per_ip_limit;
-	unsigned	 conn_timeout_s;
-};
 
 /* The published signing keys as the request path needs them. */
 struct keys_view {
@@ -49,7 +28,7 @@ struct keys_view {
 };
 
 struct server {
-	struct server_cfg	 cfg;
+	struct daemon_config	 cfg;	/* the daemon's copy */
 	struct snap_slot	 policy;	/* struct tsr_policy */
 	struct snap_slot	 keys;		/* struct keys_view */
 	struct snap_slot	 creds;		/* struct tls_creds */
