@@ -35,7 +35,7 @@ auditq_start(struct auditq *w, struct server *s)
 
 	w->s = s;
 	if ((s->audit = tsr_audit_queue_create(AUDITQ_QUEUE)) == NULL ||
-	    tsr_store_open(s->cfg.db_path, &w->st, &why) != TSR_OK) {
+	    tsr_store_open(server_config(s)->db_path, &w->st, &why) != TSR_OK) {
 		log_warnx("audit: %s", why.msg[0] ? why.msg : "out of memory");
 		return -1;
 	}

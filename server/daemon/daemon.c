@@ -22,7 +22,6 @@
 #include <gnutls/crypto.h>
 
 #include "auditq.h"
-#include "b64.h"
 #include "denylist.h"
 #include "http.h"
 #include "key.h"
@@ -48,51 +47,6 @@ on_signal(int sig)
 		got_hup = 1;
 	else
 		got_term = 1;
-}
-
-static void
-keys_view_free(void *p)
-{
-	struct keys_view *kv = p;
-
-	tsr_keyring_destroy(kv->kr);
-	free(kv);
-}
-
-struct snap *
-server_keys_snap(struct tsr_keyring *kr)
-{
-	struct keys_view *kv;
-	uint8_t digest[32];
-	char tag[TSR_B64_ENCODED_LEN(12) + 1];
-	size_t len;
-	const char *jwks = tsr_keyring_jwks(kr, &len);
-
-	if ((kv = calloc(1, sizeof(*kv))) == NULL) {
-		tsr_keyring_destroy(kr);
-		return NULL;
-	}
-	kv->kr = kr;
-	/* A strong ETag: a prefix of the document's SHA-256. */
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, jwks, len, digest) < 0 ||
-	    tsr_b64_encode(digest, 12, tag, sizeof(tag), NULL) != TSR_OK) {
-		keys_view_free(kv);
-		return NULL;
-	}
-	(void)snprintf(kv->etag, sizeof(kv->etag), "\"%s\"", tag);
-	return snap_new(kv, keys_view_free);
-}
-
-static void
-policy_free(void *p)
-{
-	tsr_policy_destroy(p);
-}
-
-static void
-creds_free(void *p)
-{
-	tls_creds_free(p);
 }
 
 /* RFC 8414 metadata, also served as OpenID discovery. */
@@ -129,88 +83,6 @@ build_discovery(struct server *s)
 		return -1;
 	s->discovery_len = strlen(s->discovery);
 	return 0;
-}
-
-static int
-publish_policy(struct server *s, struct tsr_store *st)
-{
-	struct tsr_why why = { "" };
-	struct tsr_policy *p;
-	struct snap *sn;
-
-	if (tsr_policy_load(st, &p, &why) != TSR_OK) {
-		log_warnx("cannot load the policy: %s", why.msg);
-		return -1;
-	}
-	if ((sn = snap_new(p, policy_free)) == NULL)
-		return -1;
-	snap_set(&s->policy, sn);
-	return 0;
-}
-
-static int
-publish_keys(struct server *s, struct tsr_store *st)
-{
-	struct tsr_why why = { "" };
-	struct tsr_keyring *kr;
-	struct snap *sn;
-
-	if (tsr_keyring_load(st, s->cfg.key_dir, &kr, &why) != TSR_OK) {
-		log_warnx("cannot load the signing keys: %s", why.msg);
-		return -1;
-	}
-	if ((sn = server_keys_snap(kr)) == NULL)
-		return -1;
-	log_info("signing with key %s", tsr_key_kid(tsr_keyring_active(kr)));
-	snap_set(&s->keys, sn);
-	return 0;
-}
-
-static void
-denylist_free(void *p)
-{
-	tsr_denylist_destroy(p);
-}
-
-static int
-publish_denylist(struct server *s, struct tsr_store *st)
-{
-	struct tsr_why why = { "" };
-	struct tsr_denylist *dl;
-	struct snap *sn;
-
-	if (tsr_denylist_load(st, time(NULL), &dl, &why) != TSR_OK) {
-		log_warnx("cannot load the deny-list: %s", why.msg);
-		return -1;
-	}
-	if ((sn = snap_new(dl, denylist_free)) == NULL)
-		return -1;
-	snap_set(&s->deny, sn);
-	return 0;
-}
-
-int
-server_revoke(struct server *s, const struct tsr_revocation *r)
-{
-	struct tsr_revocation entry = *r;
-	struct tsr_why why = { "" };
-	int64_t skew = 0;
-	int ret = -1;
-
-	pthread_mutex_lock(&s->writer_mu);
-	/* Keep it while any server sharing the store may accept the token. */
-	if (tsr_store_setting_get(s->writer, TSR_KEYRING_SETTING_SKEW, &skew,
-	    NULL) != TSR_OK || skew < s->cfg.clock_skew_s)
-		skew = s->cfg.clock_skew_s;
-	entry.expires_at = r->expires_at + skew;
-	if (tsr_store_revocation_add(s->writer, &entry, NULL, &why) != TSR_OK)
-		log_warnx("cannot revoke: %s", why.msg);
-	else
-		ret = publish_denylist(s, s->writer);
-	pthread_mutex_unlock(&s->writer_mu);
-	if (ret == 0)
-		log_info("revoked jti=%s client=%s", r->jti, r->client);
-	return ret;
 }
 
 static struct tsr_keyring_opts
@@ -264,8 +136,8 @@ prepare_store(struct server *s, struct tsr_store *st)
 		return -1;
 	}
 	report_keys(&rep);
-	if (publish_policy(s, st) != 0 || publish_keys(s, st) != 0 ||
-	    publish_denylist(s, st) != 0)
+	if (server_policy_load(s, st) != 0 || server_keys_load(s, st) != 0 ||
+	    server_deny_load(s, st) != 0)
 		return -1;
 	atomic_store(&s->db_ok, true);
 	return 0;
@@ -304,12 +176,12 @@ poll_store(struct loop *l)
 	}
 	if (!atomic_exchange(&l->s->db_ok, true))
 		log_info("database reachable again");
-	if (pg != l->policy_gen && publish_policy(l->s, l->st) == 0)
+	if (pg != l->policy_gen && server_policy_load(l->s, l->st) == 0)
 		l->policy_gen = pg;
-	if (kg != l->keys_gen && publish_keys(l->s, l->st) == 0)
+	if (kg != l->keys_gen && server_keys_load(l->s, l->st) == 0)
 		l->keys_gen = kg;
 	if (tsr_store_generation(l->st, "revocations", &dg, &why) == TSR_OK &&
-	    dg != l->deny_gen && publish_denylist(l->s, l->st) == 0)
+	    dg != l->deny_gen && server_deny_load(l->s, l->st) == 0)
 		l->deny_gen = dg;
 }
 
@@ -345,14 +217,13 @@ rotate_if_due(struct loop *l, time_t now)
 	enum tsr_err rc;
 	bool due;
 
-	if ((ks = snap_get(&l->s->keys)) == NULL)
+	if ((kv = server_keys_acquire(l->s, &ks)) == NULL)
 		return false;
-	kv = snap_obj(ks);
 	due = tsr_keyring_active_since(kv->kr) + l->s->cfg.rotation_period_s
 	    <= now;
 	memcpy(active, tsr_key_kid(tsr_keyring_active(kv->kr)),
 	    sizeof(active));
-	snap_put(ks);
+	server_release(ks);
 	if (!due)
 		return false;
 	/* Another server may rotate first: then ours is a no-op. */
@@ -402,7 +273,7 @@ tend_main(void *arg)
 	changed |= upkeep_if_due(l, l->tend_now);
 	/* Publish at once: the JWKS must not lag the store by a poll. */
 	if (changed)
-		(void)publish_keys(l->s, l->tend_st);
+		(void)server_keys_load(l->s, l->tend_st);
 	atomic_store(&l->tend_busy, false);
 	return NULL;
 }
@@ -450,17 +321,17 @@ reload_tls(struct loop *l)
 		    err);
 		return;
 	}
-	if ((sn = snap_new(creds, creds_free)) == NULL)
+	if ((sn = server_creds_wrap(creds)) == NULL)
 		return;
 	/* The new daemon shares the socket before the old one lets go of
 	 * it, so no connection attempt meets a closed port. */
 	fd = http_listen_fd(l->http);
 	if ((fresh = http_start(l->s, creds, fd)) == NULL) {
 		log_warnx("TLS reload failed: cannot start a new listener");
-		snap_put(sn);
+		server_release(sn);
 		return;
 	}
-	snap_set(&l->s->creds, sn);
+	server_creds_publish(l->s, sn);
 	tls_creds_log(creds);
 	if (l->old != NULL)
 		http_stop(l->old);	/* a second reload in a row */
@@ -583,14 +454,14 @@ start(struct server *s, struct loop *l)
 		log_warnx("TLS: %s", err);
 		return -1;
 	}
-	if ((sn = snap_new(creds, creds_free)) == NULL)
+	if ((sn = server_creds_wrap(creds)) == NULL)
 		return -1;
-	snap_set(&s->creds, sn);
+	server_creds_publish(s, sn);
 	tls_creds_log(creds);
 	watch_open(&l->watch, &s->cfg.tls);
 	if (tsr_store_open(s->cfg.db_path, &l->st, &why) != TSR_OK ||
 	    tsr_store_open(s->cfg.db_path, &l->tend_st, &why) != TSR_OK ||
-	    tsr_store_open(s->cfg.db_path, &s->writer, &why) != TSR_OK) {
+	    revoker_open(&s->revoker, s->cfg.db_path, &why) != TSR_OK) {
 		log_warnx("%s", why.msg);
 		return -1;
 	}
@@ -628,12 +499,7 @@ daemon_run(const struct daemon_config *cfg)
 	int ret;
 
 	log_set_level(cfg->log_level);
-	s.cfg = *cfg;
-	snap_slot_init(&s.policy);
-	snap_slot_init(&s.keys);
-	snap_slot_init(&s.creds);
-	snap_slot_init(&s.deny);
-	pthread_mutex_init(&s.writer_mu, NULL);
+	server_init(&s, cfg);
 	l.s = &s;
 	install_signals();
 	s.metrics = metrics_create();
@@ -649,14 +515,8 @@ daemon_run(const struct daemon_config *cfg)
 	watch_close(&l.watch);
 	tsr_store_close(l.st);
 	tsr_store_close(l.tend_st);
-	tsr_store_close(s.writer);
-	pthread_mutex_destroy(&s.writer_mu);
-	snap_slot_finish(&s.deny);
 	metrics_destroy(s.metrics);
 	ratelimit_destroy(s.ratelimit);
-	snap_slot_finish(&s.policy);
-	snap_slot_finish(&s.keys);
-	snap_slot_finish(&s.creds);
-	free(s.discovery);
+	server_finish(&s);
 	return ret;
 }

@@ -168,26 +168,29 @@ static void
 mint(struct server *s, const struct tsr_authz_result *az, const char *aud,
     const struct oauth_request *rq, struct oauth_reply *rp)
 {
-	struct snap *ks = snap_get(&s->keys);
+	const struct daemon_config *cfg = server_config(s);
+	const struct keys_view *kv;
 	const struct tsr_key *key;
 	struct tsr_token_req tr;
+	struct snap *ks;
 	char *token = NULL;
 
-	if (ks == NULL || !atomic_load(&s->db_ok)) {
+	kv = server_keys_acquire(s, &ks);
+	if (kv == NULL || !atomic_load(&s->db_ok)) {
 		oauth_error(rp, 503, "temporarily_unavailable",
-		    ks ? "database unreachable" : "no signing key");
-		snap_put(ks);
+		    kv ? "database unreachable" : "no signing key");
+		server_release(ks);
 		return;
 	}
 	memset(&tr, 0, sizeof(tr));
-	tr.iss = s->cfg.issuer;
+	tr.iss = cfg->issuer;
 	tr.sub = az->client;
 	tr.aud = aud;
 	tr.scope = az->scopes;
 	tr.x5t = rq->peer->x5t;
 	tr.iat = time(NULL);
 	tr.ttl_s = az->ttl_s;
-	key = tsr_keyring_active(((const struct keys_view *)snap_obj(ks))->kr);
+	key = tsr_keyring_active(kv->kr);
 	tsr_audit_set(rp->kid, sizeof(rp->kid), tsr_key_kid(key));
 	if (tsr_token_mint(key, &tr, &token, NULL, rp->jti, NULL) != TSR_OK)
 		oauth_error(rp, 503, "temporarily_unavailable",
@@ -195,7 +198,7 @@ mint(struct server *s, const struct tsr_authz_result *az, const char *aud,
 	else
 		token_reply(rp, token, tr.ttl_s, az->scopes);
 	free(token);
-	snap_put(ks);
+	server_release(ks);
 }
 
 /* The policy's answer as an OAuth error, or NULL to issue. */
@@ -223,35 +226,35 @@ void
 oauth_token(struct server *s, const struct oauth_request *rq,
     struct oauth_reply *rp)
 {
-	struct snap *ps = snap_get(&s->policy);
 	struct tsr_authz_result az;
 	enum tsr_authz_decision d;
 	const struct tsr_policy *pol;
 	const struct tsr_client *c;
 	struct form *f = NULL;
 	const char *aud, *code;
+	struct snap *ps;
 	unsigned status;
 
 	memset(rp, 0, sizeof(*rp));
 	rp->no_store = true;
-	if (ps == NULL || (f = malloc(sizeof(*f))) == NULL) {
+	pol = server_policy_acquire(s, &ps);
+	if (pol == NULL || (f = malloc(sizeof(*f))) == NULL) {
 		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
 		goto out;
 	}
-	pol = snap_obj(ps);
 	if ((c = authenticate(pol, rq, rp)) == NULL ||
 	    !within_rate(s, c, rp) || (aud = check_form(rq, f, rp)) == NULL)
 		goto out;
 	(void)snprintf(rp->audience, sizeof(rp->audience), "%s", aud);
 	d = tsr_authz_decide(pol, rq->peer->cn, aud, form_get(f, "scope"),
-	    s->cfg.token_ttl_s, &az);
+	    server_config(s)->token_ttl_s, &az);
 	if ((code = refusal(d, &status)) != NULL)
 		oauth_error(rp, status, code, tsr_authz_why(d));
 	else
 		mint(s, &az, aud, rq, rp);
 out:
 	free(f);
-	snap_put(ps);
+	server_release(ps);
 }
 
 /* The one `token` parameter of /revoke and /introspect (RFC 7009 §2.1,
@@ -282,14 +285,15 @@ static enum tsr_token_verdict
 check_token(struct server *s, const char *token, int64_t now,
     struct tsr_token_claims *c)
 {
-	struct snap *ks = snap_get(&s->keys);
+	const struct daemon_config *cfg = server_config(s);
 	enum tsr_token_verdict v = TSR_TOKEN_UNKNOWN_KID;
+	const struct keys_view *kv;
+	struct snap *ks;
 
-	if (ks != NULL)
+	if ((kv = server_keys_acquire(s, &ks)) != NULL)
 		v = tsr_token_check(token, strlen(token), find_published,
-		    ((const struct keys_view *)snap_obj(ks))->kr,
-		    s->cfg.issuer, now, s->cfg.clock_skew_s, c);
-	snap_put(ks);
+		    kv->kr, cfg->issuer, now, cfg->clock_skew_s, c);
+	server_release(ks);
 	return v;
 }
 
@@ -298,17 +302,17 @@ static bool
 is_revoked(struct server *s, const struct tsr_token_claims *c,
     const char **why)
 {
-	struct snap *ds = snap_get(&s->deny);
 	const struct tsr_revocation *m = NULL;
+	const struct tsr_denylist *dl;
+	struct snap *ds;
 	bool hit = false;
 
-	if (ds != NULL)
-		hit = tsr_denylist_match(snap_obj(ds), c->jti, c->sub, c->iat,
-		    &m);
+	if ((dl = server_deny_acquire(s, &ds)) != NULL)
+		hit = tsr_denylist_match(dl, c->jti, c->sub, c->iat, &m);
 	if (hit)
 		*why = m->kind == TSR_REVKIND_TOKEN ? "token revoked" :
 		    "issued before its client's revocation";
-	snap_put(ds);
+	server_release(ds);
 	return hit;
 }
 
@@ -375,20 +379,22 @@ static void
 token_endpoint(struct server *s, const struct oauth_request *rq,
     struct oauth_reply *rp, token_fn act)
 {
-	struct snap *ps = snap_get(&s->policy);
+	const struct tsr_policy *pol;
 	const struct tsr_client *cl;
 	struct form *f = NULL;
 	const char *token;
+	struct snap *ps;
 
 	memset(rp, 0, sizeof(*rp));
 	rp->no_store = true;
-	if (ps == NULL || (f = malloc(sizeof(*f))) == NULL)
+	pol = server_policy_acquire(s, &ps);
+	if (pol == NULL || (f = malloc(sizeof(*f))) == NULL)
 		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
-	else if ((cl = authenticate(snap_obj(ps), rq, rp)) != NULL &&
+	else if ((cl = authenticate(pol, rq, rp)) != NULL &&
 	    (token = token_param(rq, f, rp)) != NULL)
 		act(s, cl, token, rp);
 	free(f);
-	snap_put(ps);
+	server_release(ps);
 }
 
 void
