@@ -41,7 +41,7 @@ void
 cli_usage(FILE *stream)
 {
 	fputs(usage_head, stream);
-	serve_usage(stream);
+	cli_serve_usage(stream);
 	fputs(usage_text, stream);
 }
 

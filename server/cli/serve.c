@@ -77,7 +77,7 @@ struct serve_vals {
 };
 
 void
-serve_usage(FILE *stream)
+cli_serve_usage(FILE *stream)
 {
 	const struct serve_opt *o;
 	char item[128];

@@ -9,6 +9,6 @@
 int cli_serve(struct cli *c, int argc, char **argv);
 
 /* The serve line(s) of the usage, options with their defaults. */
-void serve_usage(FILE *stream);
+void cli_serve_usage(FILE *stream);
 
 #endif
