@@ -13,7 +13,6 @@
 #include "denylist.h"
 #include "jose.h"
 #include "keyring.h"
-#include "policy.h"
 #include "store.h"
 #include "token.h"
 

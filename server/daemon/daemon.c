@@ -6,7 +6,6 @@
 #include "daemon.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,15 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/crypto.h>
-
 #include "auditq.h"
-#include "denylist.h"
 #include "http.h"
 #include "key.h"
 #include "keyring.h"
 #include "log.h"
-#include "policy.h"
 #include "server.h"
 #include "store.h"
 #include "watch.h"
