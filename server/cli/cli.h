@@ -1,7 +1,8 @@
 /*
  * cli: what every admin subcommand shares: global options, the store,
- * printing results as a table or JSON, and the exit statuses documented in the README
- * (0 success, 1 error with one "tessera: ..." line, 2 usage).
+ * printing results as a table or JSON, and the exit statuses documented
+ * in the README (0 success, 1 error with one "tessera: ..." line, 2
+ * usage).
  */
 #ifndef TSR_CLI_CLI_H
 #define TSR_CLI_CLI_H

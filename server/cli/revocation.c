@@ -77,7 +77,8 @@ cli_client_revoke_tokens(struct cli *c, int argc, char **argv)
 	int ex;
 
 	if ((ex = cli_parse(c, argc, argv, opts, 3, 3)) != 0 ||
-	    (ex = cli_revocation_check_reason(reason)) != 0 || (ex = cli_open(c, &st)) != 0)
+	    (ex = cli_revocation_check_reason(reason)) != 0 ||
+	    (ex = cli_open(c, &st)) != 0)
 		return ex;
 	if ((rc = tsr_store_client_get(st, c->words[2], &cl, &why)) !=
 	    TSR_OK) {
@@ -145,8 +146,8 @@ revocation_list(struct cli *c, int argc, char **argv)
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);
-	ex = cli_print_list(c, "revocations", rs, n, sizeof(*rs), revocation_table,
-	    cli_revocation_json);
+	ex = cli_print_list(c, "revocations", rs, n, sizeof(*rs),
+	    revocation_table, cli_revocation_json);
 	free(rs);
 	return ex;
 }

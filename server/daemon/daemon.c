@@ -193,8 +193,8 @@ purge_old(struct loop *l, time_t now)
 	else if (purged > 0)
 		log_info("purged %d expired deny-list entries", purged);
 	tsr_err_clear(&why);
-	if (tsr_store_audit_purge(l->tend_st, now - l->s->cfg.audit_retention_s,
-	    &purged, &why) != TSR_OK)
+	if (tsr_store_audit_purge(l->tend_st,
+	    now - l->s->cfg.audit_retention_s, &purged, &why) != TSR_OK)
 		log_warnx("cannot purge the audit trail: %s", why.msg);
 	else if (purged > 0)
 		log_info("purged %d audit event(s) past retention", purged);
