@@ -10,7 +10,7 @@
 #ifndef TSR_STORE_BACKEND_H
 #define TSR_STORE_BACKEND_H
 
-#include "store.h"
+#include "store/store.h"
 
 struct tsr_audit_event;
 struct tsr_audit_filter;

@@ -4,7 +4,7 @@
  * file path.  An open refused here names the scheme only, never the
  * rest of the URI: it may hold a password.
  */
-#include "store.h"
+#include "store/store.h"
 
 #include <stddef.h>
 #include <string.h>

@@ -1,6 +1,7 @@
 /*
- * fuzz_cert: what server/tls.c does with a client certificate after the
- * chain verifies, on a DER certificate of our own: gnutls_x509_crt_import,
+ * fuzz_cert: what server/daemon/tls.c does with a client certificate after
+ * the chain verifies, on a DER certificate of our own:
+ * gnutls_x509_crt_import,
  * then the CN rule of peer_cn() (exactly one CN, accepted by
  * tsr_policy_check_cn, no embedded NUL) and the digests of
  * peer_digests() (tsr_token_x5t, SHA-256 hex), plus the validity and
@@ -24,7 +25,7 @@
 #include "tls.h"
 #include "token.h"
 
-/* As peer_cn() in server/tls.c; 0 when the CN is acceptable. */
+/* As peer_cn() in server/daemon/tls.c; 0 when the CN is acceptable. */
 static int
 peer_cn(gnutls_x509_crt_t leaf, struct tls_peer *peer)
 {
@@ -46,7 +47,7 @@ peer_cn(gnutls_x509_crt_t leaf, struct tls_peer *peer)
 	return 0;
 }
 
-/* As peer_digests() in server/tls.c. */
+/* As peer_digests() in server/daemon/tls.c. */
 static int
 peer_digests(const gnutls_datum_t *der, struct tls_peer *peer)
 {

@@ -1,6 +1,6 @@
 /*
- * fuzz_form: form_parse and form_get (server/form.c, compiled in) on
- * token, revoke and introspect request bodies.
+ * fuzz_form: form_parse and form_get (server/daemon/form.c, linked as
+ * the form library) on token, revoke and introspect request bodies.
  *
  * Properties: a body over FORM_MAX_BODY is refused; a failure says why;
  * on success there are at most FORM_MAX_PARAMS parameters, each name and

@@ -24,7 +24,7 @@
 #include "token.h"
 
 #define FUZZ_NOW	1700000100
-#define FUZZ_SKEW_S	60		/* as server/cli_token.c */
+#define FUZZ_SKEW_S	60		/* as server/cli/token.c */
 
 /* RFC 7515 A.2.1, n and e. */
 static const char a2_n[] =

@@ -1,6 +1,6 @@
 /*
- * The token and revocation subcommands: token revoke, token inspect,
- * client revoke-tokens, revocation list.
+ * The token subcommands: token revoke (by token or jti) and token
+ * inspect.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,30 +71,6 @@ check_published(struct tsr_store *st, const char *token,
 	return 0;
 }
 
-/* How long a deny-list entry that cannot know the token's exp must live:
- * the longest a token lives plus the clock skew, as the server said. */
-static int64_t
-entry_lifetime(struct tsr_store *st)
-{
-	int64_t window = 0;
-
-	if (tsr_store_setting_get(st, TSR_KEYRING_SETTING_WINDOW, &window,
-	    NULL) != TSR_OK || window <= 0)
-		window = TSR_KEYRING_DEFAULT_RETIRE_WINDOW_S;
-	return window;
-}
-
-static int
-check_reason(const char *reason)
-{
-	struct tsr_why why = { "" };
-	enum tsr_err rc;
-
-	if ((rc = tsr_policy_check_description(reason, &why)) != TSR_OK)
-		return cli_fail(rc, &why);
-	return 0;
-}
-
 /* Our jtis are 128 bits in base64url: 22 characters. */
 static int
 check_jti(const char *jti)
@@ -110,31 +86,6 @@ check_jti(const char *jti)
 		return CLI_EXIT_ERR;
 	}
 	return 0;
-}
-
-static int
-write_revocation(const struct cli *c, struct tsr_store *st,
-    const struct tsr_revocation *r)
-{
-	struct tsr_why why = { "" };
-	enum tsr_err rc;
-	bool added = false;
-
-	if ((rc = tsr_store_revocation_add(st, r, &added, &why)) != TSR_OK)
-		return cli_fail(rc, &why);
-	if (c->json)
-		return cli_print_json(json_pack("{s:s,s:s,s:b,s:I}", "kind",
-		    r->kind == TSR_REVKIND_TOKEN ? "token" : "client",
-		    r->kind == TSR_REVKIND_TOKEN ? "jti" : "client",
-		    r->kind == TSR_REVKIND_TOKEN ? r->jti : r->client,
-		    "added", added, "expires_at", (json_int_t)r->expires_at));
-	if (r->kind == TSR_REVKIND_CLIENT)
-		printf("revoked every token of %s issued until now\n",
-		    r->client);
-	else
-		printf(added ? "revoked token %s\n" :
-		    "token %s was already revoked\n", r->jti);
-	return CLI_EXIT_OK;
 }
 
 /* Fill r from a presented token: it must verify against our keys. */
@@ -185,7 +136,7 @@ token_revoke(struct cli *c, int argc, char **argv)
 		fprintf(stderr, "tessera: give a token or --jti, not both\n");
 		return CLI_EXIT_USAGE;
 	}
-	if ((ex = check_reason(reason)) != 0 ||
+	if ((ex = cli_revocation_check_reason(reason)) != 0 ||
 	    (jti != NULL && (ex = check_jti(jti)) != 0) ||
 	    (jti == NULL && (ex = read_token(c->n_words == 3 ? c->words[2] :
 	    NULL, buf, sizeof(buf), &token)) != 0) ||
@@ -197,117 +148,17 @@ token_revoke(struct cli *c, int argc, char **argv)
 	(void)snprintf(r.reason, sizeof(r.reason), "%s", reason);
 	if (jti != NULL) {
 		(void)snprintf(r.jti, sizeof(r.jti), "%s", jti);
-		r.expires_at = r.revoked_at + entry_lifetime(st);
+		r.expires_at = r.revoked_at + cli_revocation_lifetime(st);
 	} else if ((ex = revocation_of_token(st, token, &r, &expired)) != 0) {
 		goto out;
 	}
 	if (expired)
 		printf("token already expired: nothing to revoke\n");
 	else
-		ex = write_revocation(c, st, &r);
+		ex = cli_revocation_write(c, st, &r);
 out:
 	tsr_store_close(st);
 	return ex;
-}
-
-int
-cli_client_revoke_tokens(struct cli *c, int argc, char **argv)
-{
-	const char *reason = "revoked by an operator";
-	struct args_opt opts[] = {
-		{ .name = "reason", .value = &reason },
-		{ .name = NULL },
-	};
-	struct tsr_why why = { "" };
-	struct tsr_revocation r;
-	struct tsr_client cl;
-	struct tsr_store *st = NULL;
-	enum tsr_err rc;
-	int ex;
-
-	if ((ex = cli_parse(c, argc, argv, opts, 3, 3)) != 0 ||
-	    (ex = check_reason(reason)) != 0 || (ex = cli_open(c, &st)) != 0)
-		return ex;
-	if ((rc = tsr_store_client_get(st, c->words[2], &cl, &why)) !=
-	    TSR_OK) {
-		tsr_store_close(st);
-		return cli_fail(rc, &why);
-	}
-	memset(&r, 0, sizeof(r));
-	r.kind = TSR_REVKIND_CLIENT;
-	memcpy(r.client, cl.name, sizeof(cl.name));
-	(void)snprintf(r.reason, sizeof(r.reason), "%s", reason);
-	r.revoked_at = time(NULL);
-	/* Every token it matches is issued by now and expired by then. */
-	r.expires_at = r.revoked_at + entry_lifetime(st);
-	ex = write_revocation(c, st, &r);
-	tsr_store_close(st);
-	return ex;
-}
-
-static json_t *
-revocation_json(const void *row)
-{
-	const struct tsr_revocation *r = row;
-	bool is_token = r->kind == TSR_REVKIND_TOKEN;
-
-	return json_pack("{s:s,s:s,s:s,s:I,s:I}", "kind",
-	    is_token ? "token" : "client", is_token ? "jti" : "client",
-	    is_token ? r->jti : r->client, "reason", r->reason, "revoked_at",
-	    (json_int_t)r->revoked_at, "expires_at",
-	    (json_int_t)r->expires_at);
-}
-
-static void
-revocation_table(const void *rows, size_t n)
-{
-	const struct tsr_revocation *rs = rows;
-	char at[32], until[32];
-	size_t i;
-
-	printf("%-7s %-24s %-21s %-21s %s\n", "KIND", "JTI/CLIENT", "REVOKED",
-	    "EXPIRES", "REASON");
-	for (i = 0; i < n; i++) {
-		cli_format_time(rs[i].revoked_at, at, sizeof(at));
-		cli_format_time(rs[i].expires_at, until, sizeof(until));
-		printf("%-7s %-24s %-21s %-21s %s\n",
-		    rs[i].kind == TSR_REVKIND_TOKEN ? "token" : "client",
-		    rs[i].kind == TSR_REVKIND_TOKEN ? rs[i].jti : rs[i].client,
-		    at, until, rs[i].reason);
-	}
-}
-
-static int
-revocation_list(struct cli *c, int argc, char **argv)
-{
-	struct tsr_why why = { "" };
-	struct tsr_revocation *rs = NULL;
-	struct tsr_store *st = NULL;
-	size_t n = 0;
-	enum tsr_err rc;
-	int ex;
-
-	if ((ex = cli_parse(c, argc, argv, NULL, 2, 2)) != 0 ||
-	    (ex = cli_open(c, &st)) != 0)
-		return ex;
-	rc = tsr_store_revocation_list(st, time(NULL), &rs, &n, &why);
-	tsr_store_close(st);
-	if (rc != TSR_OK)
-		return cli_fail(rc, &why);
-	ex = cli_print_list(c, "revocations", rs, n, sizeof(*rs), revocation_table,
-	    revocation_json);
-	free(rs);
-	return ex;
-}
-
-int
-cli_revocation(struct cli *c, int argc, char **argv)
-{
-	static const struct cli_verb verbs[] = {
-		{ "list", revocation_list }, { NULL, NULL },
-	};
-
-	return cli_dispatch(c, argc, argv, verbs, 1);
 }
 
 /* What inspect found out about a token. */
@@ -409,7 +260,7 @@ inspection_json(const struct inspection *in)
 	    json_pack("{s:s,s:s}", "kid", in->key.kid, "state",
 	    tsr_keystate_name(in->key.state)));
 	json_object_set_new(doc, "revoked", in->revoked.revoked_at == 0 ?
-	    json_null() : revocation_json(&in->revoked));
+	    json_null() : cli_revocation_json(&in->revoked));
 	return doc;
 }
 

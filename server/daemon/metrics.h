@@ -4,8 +4,8 @@
  * audience labels come only from grants that exist, so their number is
  * bounded by the policy (and capped at METRICS_MAX_AUDIENCES).
  */
-#ifndef TSR_SERVER_METRICS_H
-#define TSR_SERVER_METRICS_H
+#ifndef TSR_DAEMON_METRICS_H
+#define TSR_DAEMON_METRICS_H
 
 #include <stddef.h>
 #include <stdint.h>

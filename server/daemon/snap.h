@@ -4,8 +4,8 @@
  * it in; a request holds a reference for as long as it uses one, so an
  * object is destroyed only when the last request using it is done.
  */
-#ifndef TSR_SERVER_SNAP_H
-#define TSR_SERVER_SNAP_H
+#ifndef TSR_DAEMON_SNAP_H
+#define TSR_DAEMON_SNAP_H
 
 #include <pthread.h>
 

@@ -1,10 +1,11 @@
 /*
  * cli: what every admin subcommand shares: global options, the store,
- * printing results as a table or JSON, and the exit statuses documented in the README
- * (0 success, 1 error with one "tessera: ..." line, 2 usage).
+ * printing results as a table or JSON, and the exit statuses documented
+ * in the README (0 success, 1 error with one "tessera: ..." line, 2
+ * usage).
  */
-#ifndef TSR_SERVER_CLI_H
-#define TSR_SERVER_CLI_H
+#ifndef TSR_CLI_CLI_H
+#define TSR_CLI_CLI_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -82,6 +83,22 @@ void cli_format_time(int64_t at, char *buf, size_t len);
 
 /* JSON number, or null for 0 (a time not reached). */
 json_t *cli_json_time(int64_t at);
+
+/* A grant list as a table, one grant as JSON: for `grant list` and
+ * `client show`. */
+void cli_grant_table(const void *rows, size_t n);
+json_t *cli_grant_json(const void *row);
+
+/* How long a deny-list entry that cannot know its token's exp lives: the
+ * longest a token lives plus the clock skew, as the server recorded. */
+int64_t cli_revocation_lifetime(struct tsr_store *st);
+/* A --reason: 0, or the exit status after printing why not. */
+int cli_revocation_check_reason(const char *reason);
+/* Store r and print what happened; the exit status. */
+int cli_revocation_write(const struct cli *c, struct tsr_store *st,
+    const struct tsr_revocation *r);
+/* One deny-list entry as JSON (revocation list, token inspect). */
+json_t *cli_revocation_json(const void *row);
 
 int cli_migrate(struct cli *c, int argc, char **argv);
 int cli_client(struct cli *c, int argc, char **argv);

@@ -3,8 +3,8 @@
  * starve the others.  Each client may make `rate` requests a second on
  * average, with bursts of up to `rate`.  Thread-safe.
  */
-#ifndef TSR_SERVER_RATELIMIT_H
-#define TSR_SERVER_RATELIMIT_H
+#ifndef TSR_DAEMON_RATELIMIT_H
+#define TSR_DAEMON_RATELIMIT_H
 
 #include <stdbool.h>
 

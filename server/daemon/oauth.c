@@ -9,12 +9,11 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "authz.h"
 #include "denylist.h"
 #include "form.h"
 #include "policy.h"
 #include "token.h"
-
-#define OAUTH_MAX_SCOPES	TSR_POLICY_MAX_SCOPES
 
 void
 oauth_error(struct oauth_reply *rp, unsigned status, const char *code,
@@ -43,60 +42,24 @@ is_form_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
-/*
- * The scope of the token: every granted scope when none was asked for,
- * else the requested ones, each of which must be granted (RFC 6749 §3.3).
- * out is sorted and deduplicated.  NULL, or why the request is refused.
- */
-static const char *
-resolve_scope(const struct tsr_grant *g, const char *req,
-    char out[TSR_MAX_SCOPES_TEXT + 1])
-{
-	const char *list[OAUTH_MAX_SCOPES];
-	char buf[TSR_MAX_SCOPES_TEXT + 1], *p, *sp;
-	size_t n = 0, len;
-
-	if (req == NULL) {
-		memcpy(out, g->scopes, strlen(g->scopes) + 1);
-		return NULL;
-	}
-	if ((len = strlen(req)) == 0 || len >= sizeof(buf))
-		return "malformed scope";
-	memcpy(buf, req, len + 1);
-	/* scope = scope-token *( SP scope-token ): one space between. */
-	for (p = buf; p != NULL; p = sp) {
-		if ((sp = strchr(p, ' ')) != NULL)
-			*sp++ = '\0';
-		if (tsr_policy_check_scope(p, strlen(p), NULL) != TSR_OK ||
-		    n >= OAUTH_MAX_SCOPES)
-			return "malformed scope";
-		if (!tsr_policy_grant_has_scope(g, p, strlen(p)))
-			return "scope not granted";
-		list[n++] = p;
-	}
-	if (tsr_policy_scopes_join(list, n, out, NULL) != TSR_OK)
-		return "malformed scope";
-	return NULL;
-}
-
 /* The client behind a verified certificate, if it may ask for tokens. */
 static const struct tsr_client *
 authenticate(const struct tsr_policy *pol, const struct oauth_request *rq,
     struct oauth_reply *rp)
 {
 	const struct tsr_client *c;
+	enum tsr_authz_decision d;
 
 	if (!rq->peer_ok) {
 		oauth_error(rp, 401, "invalid_client", rq->peer_reason);
 		return NULL;
 	}
-	c = tsr_policy_client_by_cn(pol, rq->peer->cn, strlen(rq->peer->cn));
+	d = tsr_authz_identify(pol, rq->peer->cn, &c);
 	/* Known even when disabled: the audit trail names who was refused. */
 	if (c != NULL)
 		memcpy(rp->client, c->name, strlen(c->name) + 1);
-	if (c == NULL || !c->enabled) {
-		oauth_error(rp, 401, "invalid_client", c == NULL ?
-		    "no client with this certificate CN" : "client disabled");
+	if (d != TSR_AUTHZ_ALLOW) {
+		oauth_error(rp, 401, "invalid_client", tsr_authz_why(d));
 		return NULL;
 	}
 	return c;
@@ -202,76 +165,96 @@ token_reply(struct oauth_reply *rp, const char *token, int64_t ttl_s,
 }
 
 static void
-mint(struct server *s, const struct tsr_client *c, const struct tsr_grant *g,
-    const char *scope, const struct oauth_request *rq, struct oauth_reply *rp)
+mint(struct server *s, const struct tsr_authz_result *az, const char *aud,
+    const struct oauth_request *rq, struct oauth_reply *rp)
 {
-	struct snap *ks = snap_get(&s->keys);
+	const struct daemon_config *cfg = server_config(s);
+	const struct keys_view *kv;
 	const struct tsr_key *key;
 	struct tsr_token_req tr;
+	struct snap *ks;
 	char *token = NULL;
 
-	if (ks == NULL || !atomic_load(&s->db_ok)) {
+	kv = server_keys_acquire(s, &ks);
+	if (kv == NULL || !atomic_load(&s->db_ok)) {
 		oauth_error(rp, 503, "temporarily_unavailable",
-		    ks ? "database unreachable" : "no signing key");
-		snap_put(ks);
+		    kv ? "database unreachable" : "no signing key");
+		server_release(ks);
 		return;
 	}
 	memset(&tr, 0, sizeof(tr));
-	tr.iss = s->cfg.issuer;
-	tr.sub = c->name;
-	tr.aud = g->audience;
-	tr.scope = scope;
+	tr.iss = cfg->issuer;
+	tr.sub = az->client;
+	tr.aud = aud;
+	tr.scope = az->scopes;
 	tr.x5t = rq->peer->x5t;
 	tr.iat = time(NULL);
-	/* exp = iat + min(grant's ttl, server's --token-ttl). */
-	tr.ttl_s = g->ttl_s > 0 && g->ttl_s < s->cfg.token_ttl_s ? g->ttl_s :
-	    s->cfg.token_ttl_s;
-	key = tsr_keyring_active(((const struct keys_view *)snap_obj(ks))->kr);
+	tr.ttl_s = az->ttl_s;
+	key = tsr_keyring_active(kv->kr);
 	tsr_audit_set(rp->kid, sizeof(rp->kid), tsr_key_kid(key));
 	if (tsr_token_mint(key, &tr, &token, NULL, rp->jti, NULL) != TSR_OK)
 		oauth_error(rp, 503, "temporarily_unavailable",
 		    "signing failed");
 	else
-		token_reply(rp, token, tr.ttl_s, scope);
+		token_reply(rp, token, tr.ttl_s, az->scopes);
 	free(token);
-	snap_put(ks);
+	server_release(ks);
+}
+
+/* The policy's answer as an OAuth error, or NULL to issue. */
+static const char *
+refusal(enum tsr_authz_decision d, unsigned *status)
+{
+	*status = 400;
+	switch (d) {
+	case TSR_AUTHZ_ALLOW:
+		return NULL;
+	case TSR_AUTHZ_UNKNOWN_CLIENT:
+	case TSR_AUTHZ_CLIENT_DISABLED:
+		*status = 401;
+		return "invalid_client";
+	case TSR_AUTHZ_AUDIENCE_DENIED:
+		return "invalid_target";
+	case TSR_AUTHZ_SCOPE_MALFORMED:
+	case TSR_AUTHZ_SCOPE_DENIED:
+		return "invalid_scope";
+	}
+	return "invalid_request";
 }
 
 void
 oauth_token(struct server *s, const struct oauth_request *rq,
     struct oauth_reply *rp)
 {
-	char scope[TSR_MAX_SCOPES_TEXT + 1];
-	struct snap *ps = snap_get(&s->policy);
+	struct tsr_authz_result az;
+	enum tsr_authz_decision d;
 	const struct tsr_policy *pol;
 	const struct tsr_client *c;
-	const struct tsr_grant *g;
 	struct form *f = NULL;
-	const char *aud, *why;
+	const char *aud, *code;
+	struct snap *ps;
+	unsigned status;
 
 	memset(rp, 0, sizeof(*rp));
 	rp->no_store = true;
-	if (ps == NULL || (f = malloc(sizeof(*f))) == NULL) {
+	pol = server_policy_acquire(s, &ps);
+	if (pol == NULL || (f = malloc(sizeof(*f))) == NULL) {
 		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
 		goto out;
 	}
-	pol = snap_obj(ps);
 	if ((c = authenticate(pol, rq, rp)) == NULL ||
 	    !within_rate(s, c, rp) || (aud = check_form(rq, f, rp)) == NULL)
 		goto out;
 	(void)snprintf(rp->audience, sizeof(rp->audience), "%s", aud);
-	if ((g = tsr_policy_grant(pol, c->name, aud)) == NULL) {
-		oauth_error(rp, 400, "invalid_target", "audience not granted");
-		goto out;
-	}
-	if ((why = resolve_scope(g, form_get(f, "scope"), scope)) != NULL) {
-		oauth_error(rp, 400, "invalid_scope", why);
-		goto out;
-	}
-	mint(s, c, g, scope, rq, rp);
+	d = tsr_authz_decide(pol, rq->peer->cn, aud, form_get(f, "scope"),
+	    server_config(s)->token_ttl_s, &az);
+	if ((code = refusal(d, &status)) != NULL)
+		oauth_error(rp, status, code, tsr_authz_why(d));
+	else
+		mint(s, &az, aud, rq, rp);
 out:
 	free(f);
-	snap_put(ps);
+	server_release(ps);
 }
 
 /* The one `token` parameter of /revoke and /introspect (RFC 7009 §2.1,
@@ -302,14 +285,15 @@ static enum tsr_token_verdict
 check_token(struct server *s, const char *token, int64_t now,
     struct tsr_token_claims *c)
 {
-	struct snap *ks = snap_get(&s->keys);
+	const struct daemon_config *cfg = server_config(s);
 	enum tsr_token_verdict v = TSR_TOKEN_UNKNOWN_KID;
+	const struct keys_view *kv;
+	struct snap *ks;
 
-	if (ks != NULL)
+	if ((kv = server_keys_acquire(s, &ks)) != NULL)
 		v = tsr_token_check(token, strlen(token), find_published,
-		    ((const struct keys_view *)snap_obj(ks))->kr,
-		    s->cfg.issuer, now, s->cfg.clock_skew_s, c);
-	snap_put(ks);
+		    kv->kr, cfg->issuer, now, cfg->clock_skew_s, c);
+	server_release(ks);
 	return v;
 }
 
@@ -318,17 +302,17 @@ static bool
 is_revoked(struct server *s, const struct tsr_token_claims *c,
     const char **why)
 {
-	struct snap *ds = snap_get(&s->deny);
 	const struct tsr_revocation *m = NULL;
+	const struct tsr_denylist *dl;
+	struct snap *ds;
 	bool hit = false;
 
-	if (ds != NULL)
-		hit = tsr_denylist_match(snap_obj(ds), c->jti, c->sub, c->iat,
-		    &m);
+	if ((dl = server_deny_acquire(s, &ds)) != NULL)
+		hit = tsr_denylist_match(dl, c->jti, c->sub, c->iat, &m);
 	if (hit)
 		*why = m->kind == TSR_REVKIND_TOKEN ? "token revoked" :
 		    "issued before its client's revocation";
-	snap_put(ds);
+	server_release(ds);
 	return hit;
 }
 
@@ -395,20 +379,22 @@ static void
 token_endpoint(struct server *s, const struct oauth_request *rq,
     struct oauth_reply *rp, token_fn act)
 {
-	struct snap *ps = snap_get(&s->policy);
+	const struct tsr_policy *pol;
 	const struct tsr_client *cl;
 	struct form *f = NULL;
 	const char *token;
+	struct snap *ps;
 
 	memset(rp, 0, sizeof(*rp));
 	rp->no_store = true;
-	if (ps == NULL || (f = malloc(sizeof(*f))) == NULL)
+	pol = server_policy_acquire(s, &ps);
+	if (pol == NULL || (f = malloc(sizeof(*f))) == NULL)
 		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
-	else if ((cl = authenticate(snap_obj(ps), rq, rp)) != NULL &&
+	else if ((cl = authenticate(pol, rq, rp)) != NULL &&
 	    (token = token_param(rq, f, rp)) != NULL)
 		act(s, cl, token, rp);
 	free(f);
-	snap_put(ps);
+	server_release(ps);
 }
 
 void

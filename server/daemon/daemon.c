@@ -1,10 +1,11 @@
 /*
- * serve: the server's life: options, start-up checks, the loop that polls
+ * daemon: the server's life: start-up checks, the loop that polls
  * the store, rotates keys and reloads TLS credentials, and a draining
  * shutdown.
  */
+#include "daemon.h"
+
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,28 +18,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/crypto.h>
-
-#include "b64.h"
-#include "cli.h"
-#include "denylist.h"
-#include "duration.h"
+#include "auditq.h"
 #include "http.h"
 #include "key.h"
 #include "keyring.h"
 #include "log.h"
-#include "policy.h"
-#include "serve.h"
 #include "server.h"
 #include "store/store.h"
 #include "watch.h"
-#include "writer.h"
 
-#define SERVE_POLL_MS		250	/* changes seen within 1 s */
-#define SERVE_ENSURE_S		2	/* expiry of retired keys */
-#define SERVE_DRAIN_S		10	/* SIGTERM: wait for requests */
-#define SERVE_KEYGEN_NICE	10	/* key generation yields to requests */
-#define SERVE_OLD_DAEMON_S	60	/* a replaced daemon's grace */
+#define DAEMON_POLL_MS		250	/* changes seen within 1 s */
+#define DAEMON_ENSURE_S		2	/* expiry of retired keys */
+#define DAEMON_DRAIN_S		10	/* SIGTERM: wait for requests */
+#define DAEMON_KEYGEN_NICE	10	/* key generation yields to requests */
+#define DAEMON_OLD_DAEMON_S	60	/* a replaced daemon's grace */
 
 static volatile sig_atomic_t got_term, got_hup;
 
@@ -51,198 +44,13 @@ on_signal(int sig)
 		got_term = 1;
 }
 
-static void
-keys_view_free(void *p)
-{
-	struct keys_view *kv = p;
-
-	tsr_keyring_destroy(kv->kr);
-	free(kv);
-}
-
-struct snap *
-server_keys_snap(struct tsr_keyring *kr)
-{
-	struct keys_view *kv;
-	uint8_t digest[32];
-	char tag[TSR_B64_ENCODED_LEN(12) + 1];
-	size_t len;
-	const char *jwks = tsr_keyring_jwks(kr, &len);
-
-	if ((kv = calloc(1, sizeof(*kv))) == NULL) {
-		tsr_keyring_destroy(kr);
-		return NULL;
-	}
-	kv->kr = kr;
-	/* A strong ETag: a prefix of the document's SHA-256. */
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, jwks, len, digest) < 0 ||
-	    tsr_b64_encode(digest, 12, tag, sizeof(tag), NULL) != TSR_OK) {
-		keys_view_free(kv);
-		return NULL;
-	}
-	(void)snprintf(kv->etag, sizeof(kv->etag), "\"%s\"", tag);
-	return snap_new(kv, keys_view_free);
-}
-
-static void
-policy_free(void *p)
-{
-	tsr_policy_destroy(p);
-}
-
-static void
-creds_free(void *p)
-{
-	tls_creds_free(p);
-}
-
-/* Raw option text of `tessera serve`, before checking. */
-struct serve_args {
-	const char *listen, *cert, *key, *ca, *crl, *issuer, *ttl, *period;
-	const char *max_age, *skew, *bits, *threads, *log_level, *retention;
-	const char *rate, *max_conns, *max_per_ip, *conn_timeout;
-};
-
-static int
-parse_duration_opt(const char *name, const char *text, int64_t dflt,
-    int64_t *out)
-{
-	struct tsr_why why = { "" };
-
-	if (text == NULL) {
-		*out = dflt;
-		return 0;
-	}
-	if (tsr_duration_parse(text, out, &why) != TSR_OK) {
-		fprintf(stderr, "tessera: --%s: %s\n", name, why.msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-parse_uint_opt(const char *name, const char *text, long lo, long hi,
-    long *out)
-{
-	char *end;
-
-	if (text == NULL)
-		return 0;
-	errno = 0;
-	*out = strtol(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || *out < lo ||
-	    *out > hi) {
-		fprintf(stderr, "tessera: --%s must be a number from %ld to "
-		    "%ld\n", name, lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
-/* "ADDR:PORT", IPv4 only. */
-static int
-parse_listen(const char *text, struct server_cfg *cfg, char *addr,
-    size_t addr_len)
-{
-	const char *colon = strrchr(text, ':');
-	long port = -1;
-
-	if (colon == NULL || (size_t)(colon - text) >= addr_len ||
-	    colon == text ||
-	    parse_uint_opt("listen port", colon + 1, 0, 65535, &port) != 0 ||
-	    port < 0) {
-		fprintf(stderr, "tessera: --listen wants ADDR:PORT\n");
-		return -1;
-	}
-	memcpy(addr, text, (size_t)(colon - text));
-	addr[colon - text] = '\0';
-	cfg->listen_addr = addr;
-	cfg->listen_port = (uint16_t)port;
-	return 0;
-}
-
-/* Connection limits: defaults that suit one busy issuer. */
-static int
-check_limits(const struct serve_args *a, struct server_cfg *cfg)
-{
-	long conns = 1024, per_ip = 256;
-	int64_t timeout = 30;
-
-	if (parse_uint_opt("max-connections", a->max_conns, 1, 65536,
-	    &conns) ||
-	    parse_uint_opt("max-connections-per-ip", a->max_per_ip, 1, 65536,
-	    &per_ip) ||
-	    parse_duration_opt("connection-timeout", a->conn_timeout, 30,
-	    &timeout))
-		return -1;
-	if (timeout > 3600) {
-		fprintf(stderr, "tessera: --connection-timeout is at most "
-		    "1h\n");
-		return -1;
-	}
-	cfg->conn_limit = (unsigned)conns;
-	cfg->per_ip_limit = (unsigned)per_ip;
-	cfg->conn_timeout_s = (unsigned)timeout;
-	return 0;
-}
-
-static int
-check_cfg(const struct serve_args *a, struct server_cfg *cfg, char *addr,
-    size_t addr_len)
-{
-	long bits = TSR_KEY_DEFAULT_BITS;
-	long threads = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (a->cert == NULL || a->key == NULL || a->ca == NULL) {
-		fprintf(stderr, "tessera: serve needs --tls-cert, --tls-key "
-		    "and --client-ca\n");
-		return -1;
-	}
-	cfg->tls = (struct tls_files){ a->cert, a->key, a->ca, a->crl };
-	if (parse_listen(a->listen ? a->listen : "127.0.0.1:8443", cfg, addr,
-	    addr_len) != 0 ||
-	    parse_duration_opt("token-ttl", a->ttl, 300, &cfg->token_ttl_s) ||
-	    parse_duration_opt("rotation-period", a->period, 86400,
-	    &cfg->rotation_period_s) ||
-	    parse_duration_opt("jwks-max-age", a->max_age, 300,
-	    &cfg->jwks_max_age_s) ||
-	    parse_duration_opt("clock-skew", a->skew, 60, &cfg->clock_skew_s) ||
-	    parse_duration_opt("audit-retention", a->retention, 30 * 86400,
-	    &cfg->audit_retention_s) ||
-	    parse_uint_opt("key-bits", a->bits, 2048, 4096, &bits) ||
-	    parse_uint_opt("threads", a->threads, 1, 256, &threads))
-		return -1;
-	if (!tsr_key_bits_valid((int)bits)) {
-		fprintf(stderr, "tessera: --key-bits must be 2048, 3072 or "
-		    "4096\n");
-		return -1;
-	}
-	cfg->key_bits = (int)bits;
-	if (a->rate != NULL && (cfg->rate_limit = ratelimit_parse(a->rate)) <
-	    0) {
-		fprintf(stderr, "tessera: --rate-limit wants N/s, N from 1 to "
-		    "%d\n", RATELIMIT_MAX_RATE);
-		return -1;
-	}
-	cfg->threads = threads > 0 ? (unsigned)threads : 1;
-	if (check_limits(a, cfg) != 0)
-		return -1;
-	if (a->issuer != NULL &&
-	    (strlen(a->issuer) >= sizeof(cfg->issuer) ||
-	    strncmp(a->issuer, "https://", 8) != 0)) {
-		fprintf(stderr, "tessera: --issuer must be an https URL\n");
-		return -1;
-	}
-	return 0;
-}
-
 /* RFC 8414 metadata, also served as OpenID discovery. */
 static int
 build_discovery(struct server *s)
 {
 	const char *iss = s->cfg.issuer;
-	char tok[SERVER_MAX_ISSUER + 32], jwks[SERVER_MAX_ISSUER + 32];
-	char rev[SERVER_MAX_ISSUER + 32], intro[SERVER_MAX_ISSUER + 32];
+	char tok[DAEMON_MAX_ISSUER + 32], jwks[DAEMON_MAX_ISSUER + 32];
+	char rev[DAEMON_MAX_ISSUER + 32], intro[DAEMON_MAX_ISSUER + 32];
 	json_t *doc;
 
 	(void)snprintf(tok, sizeof(tok), "%s/token", iss);
@@ -270,88 +78,6 @@ build_discovery(struct server *s)
 		return -1;
 	s->discovery_len = strlen(s->discovery);
 	return 0;
-}
-
-static int
-publish_policy(struct server *s, struct tsr_store *st)
-{
-	struct tsr_why why = { "" };
-	struct tsr_policy *p;
-	struct snap *sn;
-
-	if (tsr_policy_load(st, &p, &why) != TSR_OK) {
-		log_warnx("cannot load the policy: %s", why.msg);
-		return -1;
-	}
-	if ((sn = snap_new(p, policy_free)) == NULL)
-		return -1;
-	snap_set(&s->policy, sn);
-	return 0;
-}
-
-static int
-publish_keys(struct server *s, struct tsr_store *st)
-{
-	struct tsr_why why = { "" };
-	struct tsr_keyring *kr;
-	struct snap *sn;
-
-	if (tsr_keyring_load(st, s->cfg.key_dir, &kr, &why) != TSR_OK) {
-		log_warnx("cannot load the signing keys: %s", why.msg);
-		return -1;
-	}
-	if ((sn = server_keys_snap(kr)) == NULL)
-		return -1;
-	log_info("signing with key %s", tsr_key_kid(tsr_keyring_active(kr)));
-	snap_set(&s->keys, sn);
-	return 0;
-}
-
-static void
-denylist_free(void *p)
-{
-	tsr_denylist_destroy(p);
-}
-
-static int
-publish_denylist(struct server *s, struct tsr_store *st)
-{
-	struct tsr_why why = { "" };
-	struct tsr_denylist *dl;
-	struct snap *sn;
-
-	if (tsr_denylist_load(st, time(NULL), &dl, &why) != TSR_OK) {
-		log_warnx("cannot load the deny-list: %s", why.msg);
-		return -1;
-	}
-	if ((sn = snap_new(dl, denylist_free)) == NULL)
-		return -1;
-	snap_set(&s->deny, sn);
-	return 0;
-}
-
-int
-server_revoke(struct server *s, const struct tsr_revocation *r)
-{
-	struct tsr_revocation entry = *r;
-	struct tsr_why why = { "" };
-	int64_t skew = 0;
-	int ret = -1;
-
-	pthread_mutex_lock(&s->writer_mu);
-	/* Keep it while any server sharing the store may accept the token. */
-	if (tsr_store_setting_get(s->writer, TSR_KEYRING_SETTING_SKEW, &skew,
-	    NULL) != TSR_OK || skew < s->cfg.clock_skew_s)
-		skew = s->cfg.clock_skew_s;
-	entry.expires_at = r->expires_at + skew;
-	if (tsr_store_revocation_add(s->writer, &entry, NULL, &why) != TSR_OK)
-		log_warnx("cannot revoke: %s", why.msg);
-	else
-		ret = publish_denylist(s, s->writer);
-	pthread_mutex_unlock(&s->writer_mu);
-	if (ret == 0)
-		log_info("revoked jti=%s client=%s", r->jti, r->client);
-	return ret;
 }
 
 static struct tsr_keyring_opts
@@ -405,8 +131,8 @@ prepare_store(struct server *s, struct tsr_store *st)
 		return -1;
 	}
 	report_keys(&rep);
-	if (publish_policy(s, st) != 0 || publish_keys(s, st) != 0 ||
-	    publish_denylist(s, st) != 0)
+	if (server_policy_load(s, st) != 0 || server_keys_load(s, st) != 0 ||
+	    server_deny_load(s, st) != 0)
 		return -1;
 	atomic_store(&s->db_ok, true);
 	return 0;
@@ -445,12 +171,12 @@ poll_store(struct loop *l)
 	}
 	if (!atomic_exchange(&l->s->db_ok, true))
 		log_info("database reachable again");
-	if (g.policy != l->gens.policy && publish_policy(l->s, l->st) == 0)
+	if (g.policy != l->gens.policy && server_policy_load(l->s, l->st) == 0)
 		l->gens.policy = g.policy;
-	if (g.keys != l->gens.keys && publish_keys(l->s, l->st) == 0)
+	if (g.keys != l->gens.keys && server_keys_load(l->s, l->st) == 0)
 		l->gens.keys = g.keys;
 	if (g.revocations != l->gens.revocations &&
-	    publish_denylist(l->s, l->st) == 0)
+	    server_deny_load(l->s, l->st) == 0)
 		l->gens.revocations = g.revocations;
 }
 
@@ -467,8 +193,8 @@ purge_old(struct loop *l, time_t now)
 	else if (purged > 0)
 		log_info("purged %d expired deny-list entries", purged);
 	tsr_err_clear(&why);
-	if (tsr_store_audit_purge(l->tend_st, now - l->s->cfg.audit_retention_s,
-	    &purged, &why) != TSR_OK)
+	if (tsr_store_audit_purge(l->tend_st,
+	    now - l->s->cfg.audit_retention_s, &purged, &why) != TSR_OK)
 		log_warnx("cannot purge the audit trail: %s", why.msg);
 	else if (purged > 0)
 		log_info("purged %d audit event(s) past retention", purged);
@@ -486,14 +212,13 @@ rotate_if_due(struct loop *l, time_t now)
 	enum tsr_err rc;
 	bool due;
 
-	if ((ks = snap_get(&l->s->keys)) == NULL)
+	if ((kv = server_keys_acquire(l->s, &ks)) == NULL)
 		return false;
-	kv = snap_obj(ks);
 	due = tsr_keyring_active_since(kv->kr) + l->s->cfg.rotation_period_s
 	    <= now;
 	memcpy(active, tsr_key_kid(tsr_keyring_active(kv->kr)),
 	    sizeof(active));
-	snap_put(ks);
+	server_release(ks);
 	if (!due)
 		return false;
 	/* Another server may rotate first: then ours is a no-op. */
@@ -514,7 +239,7 @@ upkeep_if_due(struct loop *l, time_t now)
 	struct tsr_why why = { "" };
 	enum tsr_err rc;
 
-	if (now - l->last_ensure < SERVE_ENSURE_S)
+	if (now - l->last_ensure < DAEMON_ENSURE_S)
 		return false;
 	l->last_ensure = now;
 	purge_old(l, now);
@@ -538,12 +263,12 @@ tend_main(void *arg)
 	 * (A thread of its own, so the listener threads a reload starts
 	 * from the loop keep the normal priority.) */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
-	    SERVE_KEYGEN_NICE);
+	    DAEMON_KEYGEN_NICE);
 	changed = rotate_if_due(l, l->tend_now);
 	changed |= upkeep_if_due(l, l->tend_now);
 	/* Publish at once: the JWKS must not lag the store by a poll. */
 	if (changed)
-		(void)publish_keys(l->s, l->tend_st);
+		(void)server_keys_load(l->s, l->tend_st);
 	atomic_store(&l->tend_busy, false);
 	return NULL;
 }
@@ -591,17 +316,17 @@ reload_tls(struct loop *l)
 		    err);
 		return;
 	}
-	if ((sn = snap_new(creds, creds_free)) == NULL)
+	if ((sn = server_creds_wrap(creds)) == NULL)
 		return;
 	/* The new daemon shares the socket before the old one lets go of
 	 * it, so no connection attempt meets a closed port. */
 	fd = http_listen_fd(l->http);
 	if ((fresh = http_start(l->s, creds, fd)) == NULL) {
 		log_warnx("TLS reload failed: cannot start a new listener");
-		snap_put(sn);
+		server_release(sn);
 		return;
 	}
-	snap_set(&l->s->creds, sn);
+	server_creds_publish(l->s, sn);
 	tls_creds_log(creds);
 	if (l->old != NULL)
 		http_stop(l->old);	/* a second reload in a row */
@@ -624,7 +349,7 @@ tick(struct loop *l)
 		reload_tls(l);
 	}
 	if (l->old != NULL && (http_connections(l->old) == 0 ||
-	    now - l->old_since >= SERVE_OLD_DAEMON_S)) {
+	    now - l->old_since >= DAEMON_OLD_DAEMON_S)) {
 		http_stop(l->old);
 		l->old = NULL;
 	}
@@ -645,7 +370,7 @@ drain(struct loop *l)
 	(void)http_quiesce(l->http);
 	if (l->old != NULL)
 		(void)http_quiesce(l->old);
-	for (i = 0; i < SERVE_DRAIN_S * 50 &&
+	for (i = 0; i < DAEMON_DRAIN_S * 50 &&
 	    atomic_load(&l->s->inflight) > 0; i++)
 		nanosleep(&pause, NULL);
 	http_stop(l->old);
@@ -655,7 +380,7 @@ drain(struct loop *l)
 static void
 run_loop(struct loop *l)
 {
-	struct timespec pause = { 0, SERVE_POLL_MS * 1000 * 1000 };
+	struct timespec pause = { 0, DAEMON_POLL_MS * 1000 * 1000 };
 
 	while (!got_term) {
 		nanosleep(&pause, NULL);	/* a signal cuts it short */
@@ -682,7 +407,7 @@ install_signals(void)
 
 /* A listening TCP socket on the configured IPv4 address. */
 static int
-open_listener(struct server_cfg *cfg)
+open_listener(struct daemon_config *cfg)
 {
 	struct sockaddr_in sa;
 	socklen_t len = sizeof(sa);
@@ -712,7 +437,7 @@ open_listener(struct server_cfg *cfg)
 }
 
 static int
-start(struct server *s, struct loop *l, const struct serve_args *a)
+start(struct server *s, struct loop *l)
 {
 	struct tls_creds *creds;
 	struct tsr_why why = { "" };
@@ -724,14 +449,14 @@ start(struct server *s, struct loop *l, const struct serve_args *a)
 		log_warnx("TLS: %s", err);
 		return -1;
 	}
-	if ((sn = snap_new(creds, creds_free)) == NULL)
+	if ((sn = server_creds_wrap(creds)) == NULL)
 		return -1;
-	snap_set(&s->creds, sn);
+	server_creds_publish(s, sn);
 	tls_creds_log(creds);
 	watch_open(&l->watch, &s->cfg.tls);
 	if (tsr_store_open(s->cfg.db_path, &l->st, &why) != TSR_OK ||
 	    tsr_store_open(s->cfg.db_path, &l->tend_st, &why) != TSR_OK ||
-	    tsr_store_open(s->cfg.db_path, &s->writer, &why) != TSR_OK) {
+	    revoker_open(&s->revoker, s->cfg.db_path, &why) != TSR_OK) {
 		log_warnx("%s", why.msg);
 		return -1;
 	}
@@ -743,10 +468,7 @@ start(struct server *s, struct loop *l, const struct serve_args *a)
 	}
 	if (prepare_store(s, l->st) != 0 || (fd = open_listener(&s->cfg)) < 0)
 		return -1;
-	if (a->issuer != NULL)
-		(void)snprintf(s->cfg.issuer, sizeof(s->cfg.issuer), "%s",
-		    a->issuer);
-	else
+	if (s->cfg.issuer[0] == '\0')
 		(void)snprintf(s->cfg.issuer, sizeof(s->cfg.issuer),
 		    "https://%s:%u", s->cfg.listen_addr, s->cfg.listen_port);
 	if (build_discovery(s) != 0 ||
@@ -761,77 +483,32 @@ start(struct server *s, struct loop *l, const struct serve_args *a)
 }
 
 int
-cli_serve(struct cli *c, int argc, char **argv)
+daemon_run(const struct daemon_config *cfg)
 {
-	struct serve_args a = { 0 };
-	struct args_opt opts[] = {
-		{ .name = "listen", .value = &a.listen },
-		{ .name = "tls-cert", .value = &a.cert },
-		{ .name = "tls-key", .value = &a.key },
-		{ .name = "client-ca", .value = &a.ca },
-		{ .name = "client-crl", .value = &a.crl },
-		{ .name = "issuer", .value = &a.issuer },
-		{ .name = "token-ttl", .value = &a.ttl },
-		{ .name = "rotation-period", .value = &a.period },
-		{ .name = "jwks-max-age", .value = &a.max_age },
-		{ .name = "clock-skew", .value = &a.skew },
-		{ .name = "key-bits", .value = &a.bits },
-		{ .name = "threads", .value = &a.threads },
-		{ .name = "log-level", .value = &a.log_level },
-		{ .name = "audit-retention", .value = &a.retention },
-		{ .name = "rate-limit", .value = &a.rate },
-		{ .name = "max-connections", .value = &a.max_conns },
-		{ .name = "max-connections-per-ip", .value = &a.max_per_ip },
-		{ .name = "connection-timeout", .value = &a.conn_timeout },
-		{ .name = NULL },
-	};
 	static struct server s;	/* one per process, shared by threads */
-	struct writer aw = { 0 };
+	struct auditq aw = { 0 };
 	struct loop l = { 0 };
-	char addr[64];
-	int ex, level = LOG_LEVEL_INFO;
+	int ret;
 
-	if ((ex = cli_parse(c, argc, argv, opts, 1, 1)) != 0)
-		return ex;
-	if (check_cfg(&a, &s.cfg, addr, sizeof(addr)) != 0 ||
-	    (a.log_level && (level = log_level_parse(a.log_level)) < 0)) {
-		if (a.log_level && level < 0)
-			fprintf(stderr, "tessera: --log-level wants error, "
-			    "warn, info or debug\n");
-		return CLI_EXIT_USAGE;
-	}
-	log_set_level((enum log_level)level);
-	s.cfg.db_path = c->db_path;
-	s.cfg.key_dir = c->key_dir;
-	snap_slot_init(&s.policy);
-	snap_slot_init(&s.keys);
-	snap_slot_init(&s.creds);
-	snap_slot_init(&s.deny);
-	pthread_mutex_init(&s.writer_mu, NULL);
+	log_set_level(cfg->log_level);
+	server_init(&s, cfg);
 	l.s = &s;
 	install_signals();
 	s.metrics = metrics_create();
 	if (s.cfg.rate_limit > 0)
 		s.ratelimit = ratelimit_create(s.cfg.rate_limit);
-	ex = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
-	    writer_start(&aw, &s) == 0 && start(&s, &l, &a) == 0 ?
-	    CLI_EXIT_OK : CLI_EXIT_ERR;
-	if (ex == CLI_EXIT_OK)
+	ret = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
+	    auditq_start(&aw, &s) == 0 && start(&s, &l) == 0 ? 0 : -1;
+	if (ret == 0)
 		run_loop(&l);
-	writer_stop(&aw);
-	if (ex == CLI_EXIT_OK)
+	auditq_stop(&aw);
+	if (ret == 0)
 		log_info("stopped");
 	watch_close(&l.watch);
 	tsr_store_close(l.st);
 	tsr_store_close(l.tend_st);
-	tsr_store_close(s.writer);
-	pthread_mutex_destroy(&s.writer_mu);
-	snap_slot_finish(&s.deny);
 	metrics_destroy(s.metrics);
 	ratelimit_destroy(s.ratelimit);
-	snap_slot_finish(&s.policy);
-	snap_slot_finish(&s.keys);
-	snap_slot_finish(&s.creds);
-	free(s.discovery);
-	return ex;
+	server_finish(&s);
+	return ret;
 }

@@ -140,23 +140,22 @@ simple_reply(struct reply *r, unsigned status, const char *body)
 static enum MHD_Result
 serve_jwks(struct http *h, struct MHD_Connection *conn, unsigned *status)
 {
-	struct snap *ks = snap_get(&h->s->keys);
 	const struct keys_view *kv;
 	const char *inm;
+	struct snap *ks;
 	char cache[64];
 	struct reply r;
 	enum MHD_Result ret;
 
-	if (ks == NULL) {
+	if ((kv = server_keys_acquire(h->s, &ks)) == NULL) {
 		simple_reply(&r, 503, UNAVAILABLE);
 		*status = r.status;
 		return send_reply(conn, &r);
 	}
-	kv = snap_obj(ks);
 	simple_reply(&r, 200, "");
 	r.body = tsr_keyring_jwks(kv->kr, &r.body_len);
 	(void)snprintf(cache, sizeof(cache), "public, max-age=%lld",
-	    (long long)h->s->cfg.jwks_max_age_s);
+	    (long long)server_config(h->s)->jwks_max_age_s);
 	r.cache = cache;
 	r.etag = kv->etag;
 	inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
@@ -169,7 +168,7 @@ serve_jwks(struct http *h, struct MHD_Connection *conn, unsigned *status)
 	}
 	*status = r.status;
 	ret = send_reply(conn, &r);
-	snap_put(ks);
+	server_release(ks);
 	return ret;
 }
 
@@ -188,15 +187,16 @@ serve_discovery(struct http *h, struct MHD_Connection *conn,
 static enum MHD_Result
 serve_healthz(struct http *h, struct MHD_Connection *conn, unsigned *status)
 {
-	struct snap *ks = snap_get(&h->s->keys);
+	struct snap *ks;
 	struct reply r;
 
-	if (ks != NULL && atomic_load(&h->s->db_ok))
+	if (server_keys_acquire(h->s, &ks) != NULL &&
+	    atomic_load(&h->s->db_ok))
 		simple_reply(&r, 200, "{\"status\":\"ok\"}");
 	else
 		simple_reply(&r, 503, "{\"status\":\"unavailable\"}");
 	r.cache = "no-store";
-	snap_put(ks);
+	server_release(ks);
 	*status = r.status;
 	return send_reply(conn, &r);
 }
@@ -204,24 +204,24 @@ serve_healthz(struct http *h, struct MHD_Connection *conn, unsigned *status)
 static void
 sample_gauges(struct server *s, struct metrics_gauges *g)
 {
-	struct snap *ks = snap_get(&s->keys), *cs = snap_get(&s->creds);
-	struct snap *ds = snap_get(&s->deny);
+	const struct keys_view *kv;
+	const struct tls_creds *creds;
+	const struct tsr_denylist *dl;
+	struct snap *ks, *cs, *ds;
 	int64_t now = time(NULL);
 
 	memset(g, 0, sizeof(*g));
-	if (ks != NULL)
-		g->active_key_age_s = now - tsr_keyring_active_since(
-		    ((const struct keys_view *)snap_obj(ks))->kr);
-	if (cs != NULL)
-		g->tls_cert_expiry_s = tls_creds_cert_expiry(snap_obj(cs)) -
-		    now;
-	if (ds != NULL)
-		g->denylist_entries = (int64_t)tsr_denylist_size(snap_obj(ds));
+	if ((kv = server_keys_acquire(s, &ks)) != NULL)
+		g->active_key_age_s = now - tsr_keyring_active_since(kv->kr);
+	if ((creds = server_creds_acquire(s, &cs)) != NULL)
+		g->tls_cert_expiry_s = tls_creds_cert_expiry(creds) - now;
+	if ((dl = server_deny_acquire(s, &ds)) != NULL)
+		g->denylist_entries = (int64_t)tsr_denylist_size(dl);
 	g->audit_dropped = s->audit ? tsr_audit_dropped(s->audit) : 0;
 	g->db_ok = atomic_load(&s->db_ok);
-	snap_put(ks);
-	snap_put(cs);
-	snap_put(ds);
+	server_release(ks);
+	server_release(cs);
+	server_release(ds);
 }
 
 static enum MHD_Result
@@ -276,7 +276,7 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		*socket_ctx = calloc(1, sizeof(struct conn_ctx));
 	} else if (cc != NULL) {
-		snap_put(cc->creds);
+		server_release(cc->creds);
 		free(cc);
 		*socket_ctx = NULL;
 	}
@@ -297,7 +297,7 @@ conn_remember(struct conn_ctx *cc, struct snap *cs,
 {
 	if (cc == NULL || leaf->size > sizeof(cc->der))
 		return false;
-	snap_put(cc->creds);
+	server_release(cc->creds);
 	cc->creds = cs;			/* keeps the caller's reference */
 	memcpy(cc->der, leaf->data, leaf->size);
 	cc->der_len = leaf->size;
@@ -324,12 +324,14 @@ peer_identity(struct http *h, struct MHD_Connection *conn,
     struct oauth_request *rq, struct tls_peer *peer)
 {
 	const union MHD_ConnectionInfo *ci;
-	struct snap *cs = snap_get(&h->s->creds);
 	struct conn_ctx *cc = conn_ctx_of(conn);
+	const struct tls_creds *creds;
 	const gnutls_datum_t *der = NULL;
 	int64_t now = time(NULL);
 	unsigned n = 0;
+	struct snap *cs;
 
+	creds = server_creds_acquire(h->s, &cs);
 	rq->peer = peer;
 	rq->peer_ok = false;
 	rq->peer_reason = "no TLS session";
@@ -340,13 +342,13 @@ peer_identity(struct http *h, struct MHD_Connection *conn,
 		*peer = cc->peer;
 		rq->peer_ok = cc->ok;
 		rq->peer_reason = cc->reason;
-	} else if (ci != NULL && cs != NULL) {
-		rq->peer_ok = tls_verify_peer(snap_obj(cs), ci->tls_session,
+	} else if (ci != NULL && creds != NULL) {
+		rq->peer_ok = tls_verify_peer(creds, ci->tls_session,
 		    peer, &rq->peer_reason) == 0;
 		if (n > 0 && conn_remember(cc, cs, &der[0], rq, now))
 			return;		/* the context took the reference */
 	}
-	snap_put(cs);
+	server_release(cs);
 }
 
 /* The caller's address, for the audit trail. */
@@ -680,10 +682,10 @@ http_start(struct server *s, const struct tls_creds *creds, int listen_fd)
 	    /* A trust list makes the server request a client certificate. */
 	    MHD_OPTION_HTTPS_MEM_TRUST, tls_creds_ca_pem(creds),
 	    MHD_OPTION_HTTPS_PRIORITIES, HTTP_PRIORITIES,
-	    MHD_OPTION_THREAD_POOL_SIZE, s->cfg.threads,
-	    MHD_OPTION_CONNECTION_LIMIT, s->cfg.conn_limit,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, s->cfg.per_ip_limit,
-	    MHD_OPTION_CONNECTION_TIMEOUT, s->cfg.conn_timeout_s,
+	    MHD_OPTION_THREAD_POOL_SIZE, server_config(s)->threads,
+	    MHD_OPTION_CONNECTION_LIMIT, server_config(s)->conn_limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, server_config(s)->per_ip_limit,
+	    MHD_OPTION_CONNECTION_TIMEOUT, server_config(s)->conn_timeout_s,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, h,

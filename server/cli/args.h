@@ -2,8 +2,8 @@
  * args: the command line, GNU style: "--name value", "--name=value",
  * flags, repeated options, positional words; "--" ends the options.
  */
-#ifndef TSR_SERVER_ARGS_H
-#define TSR_SERVER_ARGS_H
+#ifndef TSR_CLI_ARGS_H
+#define TSR_CLI_ARGS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -5,19 +5,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "serve.h"
 #include "store/store.h"
 
 #define CLI_MAX_OPTS	32
 
-static const char usage_text[] =
+static const char usage_head[] =
 "usage: tessera [--db PATH] [--key-dir DIR] [--json] COMMAND ...\n"
-"\n"
-"  serve [--listen ADDR:PORT] --tls-cert F --tls-key F --client-ca F\n"
-"        [--client-crl F] [--issuer URL] [--token-ttl 5m]\n"
-"        [--rotation-period 24h] [--jwks-max-age 5m] [--clock-skew 60s]\n"
-"        [--key-bits 2048] [--threads N] [--log-level info]\n"
-"        [--audit-retention 30d] [--rate-limit N/s] [--max-connections N]\n"
-"        [--max-connections-per-ip N] [--connection-timeout 30s]\n"
+"\n";
+
+/* After the serve line(s). */
+static const char usage_text[] =
 "  migrate\n"
 "  client add NAME --cn CN [--description TEXT]\n"
 "  client list | show NAME | enable NAME | disable NAME | remove NAME\n"
@@ -42,6 +40,8 @@ static const char usage_text[] =
 void
 cli_usage(FILE *stream)
 {
+	fputs(usage_head, stream);
+	cli_serve_usage(stream);
 	fputs(usage_text, stream);
 }
 

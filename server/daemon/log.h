@@ -3,8 +3,8 @@
  * stderr, with a UTC timestamp and level.  Never pass a token, a key or
  * PEM text: log jti, kid and certificate fingerprints instead.
  */
-#ifndef TSR_SERVER_LOG_H
-#define TSR_SERVER_LOG_H
+#ifndef TSR_DAEMON_LOG_H
+#define TSR_DAEMON_LOG_H
 
 enum log_level {
 	LOG_LEVEL_ERROR,

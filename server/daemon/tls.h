@@ -7,8 +7,8 @@
  * old.  The client CA bundle (and CRL) form our own trust list: the
  * system store is never consulted.
  */
-#ifndef TSR_SERVER_TLS_H
-#define TSR_SERVER_TLS_H
+#ifndef TSR_DAEMON_TLS_H
+#define TSR_DAEMON_TLS_H
 
 #include <stddef.h>
 #include <stdint.h>

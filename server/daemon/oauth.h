@@ -2,8 +2,8 @@
  * oauth: the OAuth endpoints behind the HTTP layer.  They take a request
  * already reduced to its parts and fill a reply; they know no sockets.
  */
-#ifndef TSR_SERVER_OAUTH_H
-#define TSR_SERVER_OAUTH_H
+#ifndef TSR_DAEMON_OAUTH_H
+#define TSR_DAEMON_OAUTH_H
 
 #include <stdbool.h>
 #include <stddef.h>

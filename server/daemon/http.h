@@ -7,8 +7,8 @@
  * credentials: a reload starts a new daemon on the same listening socket
  * and lets the old one finish the connections it has.
  */
-#ifndef TSR_SERVER_HTTP_H
-#define TSR_SERVER_HTTP_H
+#ifndef TSR_DAEMON_HTTP_H
+#define TSR_DAEMON_HTTP_H
 
 #include "server.h"
 #include "tls.h"

@@ -4,8 +4,8 @@
  * a NUL byte, bytes that are not UTF-8 or a parameter given twice make the
  * whole body invalid (RFC 6749 §3.1: parameters MUST NOT repeat).
  */
-#ifndef TSR_SERVER_FORM_H
-#define TSR_SERVER_FORM_H
+#ifndef TSR_DAEMON_FORM_H
+#define TSR_DAEMON_FORM_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,21 +1,21 @@
-#include "writer.h"
+#include "auditq.h"
 
 #include <stdlib.h>
 
 #include "log.h"
 
 static void *
-writer_main(void *arg)
+auditq_main(void *arg)
 {
-	struct writer *w = arg;
+	struct auditq *w = arg;
 	struct tsr_audit_event *batch;
 	struct tsr_why why;
 	size_t n;
 
-	if ((batch = calloc(WRITER_BATCH, sizeof(*batch))) == NULL)
+	if ((batch = calloc(AUDITQ_BATCH, sizeof(*batch))) == NULL)
 		return NULL;
 	for (;;) {
-		n = tsr_audit_pop(w->s->audit, batch, WRITER_BATCH, 200);
+		n = tsr_audit_pop(w->s->audit, batch, AUDITQ_BATCH, 200);
 		tsr_err_clear(&why);
 		if (n > 0 &&
 		    tsr_store_audit_add(w->st, batch, n, &why) != TSR_OK)
@@ -29,17 +29,17 @@ writer_main(void *arg)
 }
 
 int
-writer_start(struct writer *w, struct server *s)
+auditq_start(struct auditq *w, struct server *s)
 {
 	struct tsr_why why = { "" };
 
 	w->s = s;
-	if ((s->audit = tsr_audit_queue_create(WRITER_QUEUE)) == NULL ||
-	    tsr_store_open(s->cfg.db_path, &w->st, &why) != TSR_OK) {
+	if ((s->audit = tsr_audit_queue_create(AUDITQ_QUEUE)) == NULL ||
+	    tsr_store_open(server_config(s)->db_path, &w->st, &why) != TSR_OK) {
 		log_warnx("audit: %s", why.msg[0] ? why.msg : "out of memory");
 		return -1;
 	}
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+	if (pthread_create(&w->thread, NULL, auditq_main, w) != 0) {
 		log_warnx("audit: cannot start the writer thread");
 		return -1;
 	}
@@ -48,7 +48,7 @@ writer_start(struct writer *w, struct server *s)
 }
 
 void
-writer_stop(struct writer *w)
+auditq_stop(struct auditq *w)
 {
 	if (w->running) {
 		atomic_store(&w->stop, true);

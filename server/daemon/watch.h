@@ -6,8 +6,8 @@
  * too; an event makes the caller compare the files' identity (device,
  * inode, size, mtime) with what was last loaded.
  */
-#ifndef TSR_SERVER_WATCH_H
-#define TSR_SERVER_WATCH_H
+#ifndef TSR_DAEMON_WATCH_H
+#define TSR_DAEMON_WATCH_H
 
 #include <stdbool.h>
 #include <sys/stat.h>
