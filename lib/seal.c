@@ -143,12 +143,17 @@ kek_read(const char *path, struct seal_kek *k, struct tsr_why *why)
 		    "cannot read key-encryption key %s", path);
 		goto out;
 	}
-	if (len != TSR_SEAL_KEK_LEN) {
+	if (len > TSR_SEAL_KEK_LEN) {
 		rc = tsr_err_why(why, TSR_ERR_INVALID,
-		    "key-encryption key %s is %s%zu bytes; it must be exactly "
-		    "%d random bytes (tessera kek generate makes one)", path,
-		    len > TSR_SEAL_KEK_LEN ? "over " : "", len > TSR_SEAL_KEK_LEN
-		    ? (size_t)TSR_SEAL_KEK_LEN : len, TSR_SEAL_KEK_LEN);
+		    "key-encryption key %s is over %d bytes; it must be "
+		    "exactly %d random bytes", path, TSR_SEAL_KEK_LEN,
+		    TSR_SEAL_KEK_LEN);
+		goto out;
+	}
+	if (len < TSR_SEAL_KEK_LEN) {
+		rc = tsr_err_why(why, TSR_ERR_INVALID,
+		    "key-encryption key %s is %zu bytes; it must be exactly "
+		    "%d random bytes", path, len, TSR_SEAL_KEK_LEN);
 		goto out;
 	}
 	memcpy(k->key, buf, TSR_SEAL_KEK_LEN);
