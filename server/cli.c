@@ -11,6 +11,7 @@
 
 static const char usage_text[] =
 "usage: tessera [--db PATH] [--key-dir DIR] [--json] COMMAND ...\n"
+"       tessera --version | --help\n"
 "\n"
 "  serve [--listen ADDR:PORT] --tls-cert F --tls-key F --client-ca F\n"
 "        [--client-crl F] [--issuer URL] [--token-ttl 5m]\n"

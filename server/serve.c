@@ -27,6 +27,7 @@
 #include "key.h"
 #include "keyring.h"
 #include "log.h"
+#include "notify.h"
 #include "policy.h"
 #include "serve.h"
 #include "server.h"
@@ -621,7 +622,9 @@ tick(struct loop *l)
 	if (got_hup || (watch_events(&l->watch) &&
 	    watch_changed(&l->watch, &l->s->cfg.tls))) {
 		got_hup = 0;
+		(void)notify_reloading();
 		reload_tls(l);
+		(void)notify_ready();
 	}
 	if (l->old != NULL && (http_connections(l->old) == 0 ||
 	    now - l->old_since >= SERVE_OLD_DAEMON_S)) {
@@ -639,6 +642,7 @@ drain(struct loop *l)
 	struct timespec pause = { 0, 20 * 1000 * 1000 };
 	int i;
 
+	(void)notify_stopping();
 	log_info("shutting down: draining %ld request(s)",
 	    atomic_load(&l->s->inflight));
 	tend_finish(l);
@@ -819,8 +823,10 @@ cli_serve(struct cli *c, int argc, char **argv)
 	ex = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
 	    writer_start(&aw, &s) == 0 && start(&s, &l, &a) == 0 ?
 	    CLI_EXIT_OK : CLI_EXIT_ERR;
-	if (ex == CLI_EXIT_OK)
+	if (ex == CLI_EXIT_OK) {
+		(void)notify_ready();	/* /healthz answers from here on */
 		run_loop(&l);
+	}
 	writer_stop(&aw);
 	if (ex == CLI_EXIT_OK)
 		log_info("stopped");
