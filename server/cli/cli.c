@@ -12,6 +12,7 @@
 
 static const char usage_head[] =
 "usage: tessera [--db PATH] [--key-dir DIR] [--json] COMMAND ...\n"
+"       tessera --version | --help\n"
 "\n";
 
 /* After the serve line(s). */

@@ -23,6 +23,7 @@
 #include "key.h"
 #include "keyring.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "store/store.h"
 #include "watch.h"
@@ -346,7 +347,9 @@ tick(struct loop *l)
 	if (got_hup || (watch_events(&l->watch) &&
 	    watch_changed(&l->watch, &l->s->cfg.tls))) {
 		got_hup = 0;
+		(void)notify_reloading();
 		reload_tls(l);
+		(void)notify_ready();
 	}
 	if (l->old != NULL && (http_connections(l->old) == 0 ||
 	    now - l->old_since >= DAEMON_OLD_DAEMON_S)) {
@@ -364,6 +367,7 @@ drain(struct loop *l)
 	struct timespec pause = { 0, 20 * 1000 * 1000 };
 	int i;
 
+	(void)notify_stopping();
 	log_info("shutting down: draining %ld request(s)",
 	    atomic_load(&l->s->inflight));
 	tend_finish(l);
@@ -499,8 +503,10 @@ daemon_run(const struct daemon_config *cfg)
 		s.ratelimit = ratelimit_create(s.cfg.rate_limit);
 	ret = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
 	    auditq_start(&aw, &s) == 0 && start(&s, &l) == 0 ? 0 : -1;
-	if (ret == 0)
+	if (ret == 0) {
+		(void)notify_ready();	/* /healthz answers from here on */
 		run_loop(&l);
+	}
 	auditq_stop(&aw);
 	if (ret == 0)
 		log_info("stopped");

@@ -6,7 +6,7 @@
 # get 401.  Apache runs in the foreground (-X) as a child of this test,
 # with its own ServerRoot and config in the temp dir, on a loopback port.
 # Needs the Debian packages apache2 and libapache2-mod-auth-openidc
-# (scripts/setup-deps installs them).
+# (scripts/setup-deps --test installs them).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oauth_lib.sh"
 . "$(dirname "$0")/revocation_lib.sh"
@@ -14,7 +14,7 @@
 APACHE=${TSR_APACHE:-/usr/sbin/apache2}
 MODS=/usr/lib/apache2/modules
 [ -x "$APACHE" ] && [ -e "$MODS/mod_auth_openidc.so" ] ||
-    bail "apache2 and libapache2-mod-auth-openidc are not installed (scripts/setup-deps)"
+    bail "apache2 and libapache2-mod-auth-openidc are not installed (scripts/setup-deps --test)"
 
 fresh_store
 make_pki
