@@ -292,15 +292,6 @@ make_pki() {
 	"$TSR_SRCDIR/scripts/dev-pki" "$PKI" >/dev/null || bail "dev-pki failed"
 }
 
-free_port() {
-	"$TSR_PYTHON" -c '
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()'
-}
-
 _wait_pid() {	# _wait_pid PID TRIES (0.1 s each): 0 once PID has gone
 	local i
 	for ((i = 0; i < $2; i++)); do
@@ -310,22 +301,25 @@ _wait_pid() {	# _wait_pid PID TRIES (0.1 s each): 0 once PID has gone
 	return 1
 }
 
-# start_server [SERVE-OPTIONS...]: start "tessera serve" on a free
-# 127.0.0.1 port with $DB, $KEYS and the PKI in $PKI (made if unset), and
-# wait until /healthz answers 200.  Sets PORT, BASE (https://127.0.0.1:PORT),
-# SERVER_PID; the log is $T/server.log.  Returns 1 (after printing the log
-# as diagnostics) when the server does not come up.
+# start_server [SERVE-OPTIONS...]: start "tessera serve" on 127.0.0.1
+# port 0 (the kernel picks a free port; the server writes the one it got
+# to $T/port with --port-file, so no other process can take it in
+# between) with $DB, $KEYS and the PKI in $PKI (made if unset), and wait
+# until /healthz answers 200.  Sets PORT, BASE (https://127.0.0.1:PORT, also
+# the default issuer), SERVER_PID; the log is $T/server.log.  Returns 1
+# (after printing the log as diagnostics) when the server does not come up.
 # TSR_START_TRIES (default 200 times TSR_TIME_SCALE, 0.05 s apart) bounds
 # the wait.
 start_server() {
 	[ -n "${PKI:-}" ] || make_pki
 	[ -d "$KEYS" ] || mkdir -m 0700 "$KEYS"
-	PORT=$(free_port)
-	BASE=https://127.0.0.1:$PORT
+	rm -f "$T/port"
+	PORT=
+	BASE=
 	"$TSR_BIN" --db "$DB" --key-dir "$KEYS" serve \
-	    --listen "127.0.0.1:$PORT" \
+	    --listen 127.0.0.1:0 --port-file "$T/port" \
 	    --tls-cert "$PKI/server.pem" --tls-key "$PKI/server-key.pem" \
-	    --client-ca "$PKI/ca.pem" --issuer "$BASE" "$@" \
+	    --client-ca "$PKI/ca.pem" "$@" \
 	    >>"$T/server.log" 2>&1 </dev/null &
 	SERVER_PID=$!
 	local i tries=${TSR_START_TRIES:-$((200 * TSR_TIME_SCALE))}
@@ -337,8 +331,12 @@ start_server() {
 			SERVER_PID=
 			return 1
 		fi
-		if curl -sf -o /dev/null --max-time 2 --cacert "$PKI/ca.pem" \
-		    "$BASE/healthz"; then
+		if [ -z "$PORT" ] && [ -s "$T/port" ]; then
+			PORT=$(cat "$T/port")
+			BASE=https://127.0.0.1:$PORT
+		fi
+		if [ -n "$PORT" ] && curl -sf -o /dev/null --max-time 2 \
+		    --cacert "$PKI/ca.pem" "$BASE/healthz"; then
 			return 0
 		fi
 		sleep 0.05
