@@ -25,7 +25,7 @@ static const char usage_text[] =
 "  grant add CLIENT AUDIENCE [--scope S]... [--ttl DURATION]\n"
 "  grant list [--client C] [--audience A]\n"
 "  grant remove CLIENT AUDIENCE\n"
-"  key list | rotate | revoke KID\n"
+"  key list [--as-stored] | rotate | revoke KID\n"
 "  policy export\n"
 "  policy apply FILE [--dry-run] [--prune]\n"
 "  token inspect [TOKEN]\n"

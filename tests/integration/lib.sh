@@ -240,6 +240,21 @@ file_mode() { stat -c %a "$1"; }
 # sql DB STATEMENT: run SQL with the sqlite3 shell
 sql() { sqlite3 -batch "$1" "$2"; }
 
+# stored_keys EXPR: evaluate a Python expression on the signing keys as
+# stored, bound to "ks" (the rows of "tessera key list --as-stored
+# --json", which skips the upkeep a plain list does, so it shows what a
+# server left); a list prints one item a line, anything else as is.
+#	stored_keys 'sum(k["state"] == "active" for k in ks)'
+stored_keys() {
+	"$TSR_BIN" --db "$DB" --key-dir "$KEYS" key list --as-stored --json |
+	    "$TSR_PYTHON" -c '
+import json, sys
+ks = json.load(sys.stdin)["keys"]
+v = eval(sys.argv[1], {"ks": ks})
+print("\n".join(map(str, v)) if isinstance(v, list) else v)
+' "$1"
+}
+
 # --- JSON ------------------------------------------------------------------
 
 # json EXPR: evaluate a Python expression on the JSON document on stdin,
