@@ -31,7 +31,7 @@ static const char usage_text[] =
 "  token inspect [TOKEN]\n"
 "  token revoke [TOKEN] [--jti JTI] [--reason TEXT]\n"
 "  client revoke-tokens NAME [--reason TEXT]\n"
-"  revocation list\n"
+"  revocation list [--include-expired]\n"
 "  audit [--since 1h] [--client C] [--audience A] [--outcome O] [--limit N]\n"
 "\n"
 "Global options may stand before or after the command.\n"

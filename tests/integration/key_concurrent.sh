@@ -5,8 +5,9 @@
 # retired key's private file).  A CLI rotation may lose the race and say
 # so (exit 1, one line), never crash; afterwards the store and the key
 # directory must hold exactly one active and one next key with their files
-# and nothing else, checked with sqlite and ls before any CLI command can
-# repair what the race left.
+# and nothing else, checked with "key list --as-stored" and ls, which
+# repair nothing, before any other CLI command can repair what the race
+# left.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oauth_lib.sh"
 

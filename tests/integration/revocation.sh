@@ -118,7 +118,7 @@ assert $(claim "$T1" iat) <= r['revoked_at'] <= $(date +%s), r
 revoke order-service "$T1"
 is "revoke: revoking it again, 200" "$STATUS" 200
 is "revoke: revoking it again adds no entry" \
-    "$(sql "$DB" 'SELECT count(*) FROM revocations')" 1
+    "$(stored_revocations 'len(rs)')" 1
 ok "revoke: still inactive" is_inactive "$RS" "$T1"
 
 # --- the CLI, every form -----------------------------------------------------
@@ -269,10 +269,10 @@ ok "purge: token revoke TOKEN" tsr token revoke "$P2"
 ok "purge: token revoke --jti" tsr token revoke --jti "$(claim "$P3" jti)"
 ok "purge: client revoke-tokens" tsr client revoke-tokens billing-service
 is "purge: four entries in the store" \
-    "$(sql "$DB" 'SELECT count(*) FROM revocations')" 4
+    "$(stored_revocations 'len(rs)')" 4
 ok "purge: the revoked token is inactive" is_inactive "$RS" "$P1"
 purged() {
-	[ "$(sql "$DB" 'SELECT count(*) FROM revocations')" = 0 ]
+	[ "$(stored_revocations 'len(rs)')" = 0 ]
 }
 poll_until 10000 purged
 diag "purge: rows left after ${POLL_MS} ms: $(revocations | tr '\n' ';')"
@@ -292,10 +292,9 @@ assert not [r for r in d['revocations'] if r['kind'] == 'client'], d
 json_check "purge: revocation list --json is empty" \
     "assert d == {'revocations': []}, d"
 is "purge: the server removed the expired entries from the store" \
-    "$(sql "$DB" "SELECT count(*) FROM revocations
-	WHERE expires_at <= CAST(strftime('%s', 'now') AS INTEGER)")" 0
+    "$(stored_revocations "sum(r['expires_at'] <= now for r in rs)")" 0
 is "purge: the store holds no entries any more" \
-    "$(sql "$DB" 'SELECT count(*) FROM revocations')" 0
+    "$(stored_revocations 'len(rs)')" 0
 
 stop_server
 done_testing
