@@ -279,7 +279,8 @@ stored_keys() {
 import json, sys
 ks = json.load(sys.stdin)["keys"]
 v = eval(sys.argv[1], {"ks": ks})
-print("\n".join(map(str, v)) if isinstance(v, list) else v)
+sys.stdout.write("".join("%s\n" % x for x in v) if isinstance(v, list)
+                 else "%s\n" % v)
 ' "$1"
 }
 
@@ -294,7 +295,8 @@ stored_revocations() {
 import json, sys, time
 rs = json.load(sys.stdin)["revocations"]
 v = eval(sys.argv[1], {"rs": rs, "now": int(time.time())})
-print("\n".join(map(str, v)) if isinstance(v, list) else v)
+sys.stdout.write("".join("%s\n" % x for x in v) if isinstance(v, list)
+                 else "%s\n" % v)
 ' "$1"
 }
 
