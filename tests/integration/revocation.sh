@@ -255,7 +255,7 @@ trap _lib_cleanup EXIT
 stop_server
 fresh_store
 revocation_policy
-start_server --issuer "$ISSUER" --token-ttl 2s --clock-skew 1s ||
+start_server --issuer "$ISSUER" --token-ttl 4s --clock-skew 1s ||
     bail "the short-ttl server did not start"
 get_token order-service "$RS"
 P1=$TOKEN
@@ -268,8 +268,18 @@ is "purge: /revoke, 200" "$STATUS" 200
 ok "purge: token revoke TOKEN" tsr token revoke "$P2"
 ok "purge: token revoke --jti" tsr token revoke --jti "$(claim "$P3" jti)"
 ok "purge: client revoke-tokens" tsr client revoke-tokens billing-service
-is "purge: four entries in the store" \
-    "$(stored_revocations 'len(rs)')" 4
+# A token already expired when revoked needs no entry, so four only
+# when the last revocation came before the first token's exp (and then
+# none has expired, so none is purged yet).
+now=$(date +%s) exp1=$(claim "$P1" exp)
+diag "purge: revocations done at $now, the first token expires at $exp1"
+if [ "$now" -lt "$exp1" ]; then
+	is "purge: four entries in the store" \
+	    "$(stored_revocations 'len(rs)')" 4
+else
+	skip "purge: four entries in the store" \
+	    "the first token expired before the last revocation (slow machine)"
+fi
 ok "purge: the revoked token is inactive" is_inactive "$RS" "$P1"
 purged() {
 	[ "$(stored_revocations 'len(rs)')" = 0 ]
