@@ -101,7 +101,7 @@ key_list(struct cli *c, int argc, char **argv)
 	    (ex = cli_open(c, &st)) != 0)
 		return ex;
 	/* --as-stored: the rows as they are, without the upkeep (expiry,
-	 * missing keys) a plain list does first; for checking a server's. */
+	 * missing keys) a plain list does first: what a server left. */
 	if (!as_stored)
 		rc = key_prepare(c, st, &o, &why);
 	if (rc == TSR_OK)

@@ -267,7 +267,6 @@ file_checksum() { sha256sum <"$1" | cut -d' ' -f1; }
 # file_mode PATH: octal permission bits, e.g. 600
 file_mode() { stat -c %a "$1"; }
 
-
 # stored_keys EXPR: evaluate a Python expression on the signing keys as
 # stored, bound to "ks" (the rows of "tessera key list --as-stored
 # --json", which skips the upkeep a plain list does, so it shows what a
