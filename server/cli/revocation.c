@@ -2,6 +2,7 @@
  * Revocations: writing them (token revoke, client revoke-tokens) and
  * the revocation list command.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -137,12 +138,20 @@ revocation_list(struct cli *c, int argc, char **argv)
 	struct tsr_store *st = NULL;
 	size_t n = 0;
 	enum tsr_err rc;
+	bool expired = false;
+	struct args_opt opts[] = {
+		{ .name = "include-expired", .flag = &expired },
+		{ .name = NULL },
+	};
 	int ex;
 
-	if ((ex = cli_parse(c, argc, argv, NULL, 2, 2)) != 0 ||
+	if ((ex = cli_parse(c, argc, argv, opts, 2, 2)) != 0 ||
 	    (ex = cli_open(c, &st)) != 0)
 		return ex;
-	rc = tsr_store_revocation_list(st, time(NULL), &rs, &n, &why);
+	/* --include-expired: also the entries past their expiry that the
+	 * server has not purged yet, i.e. every row stored. */
+	rc = tsr_store_revocation_list(st, expired ? INT64_MIN : time(NULL),
+	    &rs, &n, &why);
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);

@@ -2,6 +2,7 @@
  * The token subcommands: token revoke (by token or jti) and token
  * inspect.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -440,6 +440,36 @@ open_listener(struct daemon_config *cfg)
 	return fd;
 }
 
+/*
+ * --port-file: the port actually bound, for scripts that listen on port 0.
+ * Written to a temporary name and renamed, so a reader never sees a
+ * partial file, and only once the listener accepts connections.
+ */
+static int
+write_port_file(const char *path, unsigned port)
+{
+	char tmp[4096];
+	FILE *f;
+	int n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		log_warnx("--port-file: path too long");
+		return -1;
+	}
+	if ((f = fopen(tmp, "w")) == NULL) {
+		log_warn("--port-file: %s", tmp);
+		return -1;
+	}
+	if (fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 ||
+	    rename(tmp, path) == -1) {
+		log_warn("--port-file: %s", path);
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 start(struct server *s, struct loop *l)
 {
@@ -480,9 +510,16 @@ start(struct server *s, struct loop *l)
 		close(fd);
 		return -1;
 	}
+	/* The daemon's own word on the port: the real one for port 0. */
 	log_info("serving on https://%s:%u issuer=%s threads=%u",
-	    s->cfg.listen_addr, s->cfg.listen_port, s->cfg.issuer,
+	    s->cfg.listen_addr, http_port(l->http), s->cfg.issuer,
 	    s->cfg.threads);
+	if (s->cfg.port_file != NULL &&
+	    write_port_file(s->cfg.port_file, http_port(l->http)) != 0) {
+		http_stop(l->http);
+		l->http = NULL;
+		return -1;
+	}
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct daemon_config {
 	unsigned	 conn_limit;
 	unsigned	 per_ip_limit;
 	unsigned	 conn_timeout_s;
+	const char	*port_file;	/* NULL, or where to write the port */
 	enum log_level	 log_level;
 };
 
