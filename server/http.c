@@ -212,9 +212,15 @@ sample_gauges(struct server *s, struct metrics_gauges *g)
 	if (ks != NULL)
 		g->active_key_age_s = now - tsr_keyring_active_since(
 		    ((const struct keys_view *)snap_obj(ks))->kr);
-	if (cs != NULL)
+	if (cs != NULL) {
 		g->tls_cert_expiry_s = tls_creds_cert_expiry(snap_obj(cs)) -
 		    now;
+		if (tls_creds_crl_next_update(snap_obj(cs),
+		    &g->crl_next_update_s)) {
+			g->has_crl_next_update = 1;
+			g->crl_next_update_s -= now;
+		}
+	}
 	if (ds != NULL)
 		g->denylist_entries = (int64_t)tsr_denylist_size(snap_obj(ds));
 	g->audit_dropped = s->audit ? tsr_audit_dropped(s->audit) : 0;

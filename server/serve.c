@@ -721,7 +721,7 @@ start(struct server *s, struct loop *l, const struct serve_args *a)
 	int fd;
 
 	if (tls_creds_load(&s->cfg.tls, &creds, err, sizeof(err)) != 0) {
-		log_warnx("TLS: %s", err);
+		fprintf(stderr, "tessera: TLS: %s\n", err);
 		return -1;
 	}
 	if ((sn = snap_new(creds, creds_free)) == NULL)

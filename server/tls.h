@@ -10,6 +10,7 @@
 #ifndef TSR_SERVER_TLS_H
 #define TSR_SERVER_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,8 +42,10 @@ struct tls_peer {
 
 /*
  * Load and check every file: the server certificate must be valid now
- * and match its key, the CA bundle must hold a certificate, the CRL must
- * parse.  On failure err says which file and why.
+ * and match its key, the CA bundle must hold a certificate, every CRL
+ * must parse and be signed by a CA of the bundle (its dates are not
+ * checked: a stale CRL still revokes).  On failure err says which file
+ * and why.
  */
 int tls_creds_load(const struct tls_files *f, struct tls_creds **out,
     char *err, size_t err_len);
@@ -54,6 +57,10 @@ const char *tls_creds_key_pem(const struct tls_creds *c);
 const char *tls_creds_ca_pem(const struct tls_creds *c);
 /* Server certificate's notAfter, Unix seconds. */
 int64_t tls_creds_cert_expiry(const struct tls_creds *c);
+
+/* The earliest nextUpdate of the client CRLs, Unix seconds; false when
+ * there is no CRL or none has a nextUpdate. */
+bool tls_creds_crl_next_update(const struct tls_creds *c, int64_t *next);
 
 /* Log fingerprints and expiry (never key material); warn when the
  * server or a client CA certificate has less than TLS_WARN_DAYS left. */
