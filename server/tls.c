@@ -406,6 +406,8 @@ verify_reason(unsigned status)
 		return "certificate expired";
 	if (status & GNUTLS_CERT_NOT_ACTIVATED)
 		return "certificate not yet valid";
+	if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
+		return "certificate key or signature too weak";
 	if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
 		return "certificate lacks the clientAuth extended key usage";
 	if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND |
@@ -470,6 +472,78 @@ chain_expiry(gnutls_x509_crt_t *chain, unsigned n)
 	return until;
 }
 
+/* The key must be at least RSA-2048 or a 256-bit curve. */
+static int
+peer_key_strong(gnutls_x509_crt_t leaf)
+{
+	unsigned bits = 0;
+	int alg;
+
+	alg = gnutls_x509_crt_get_pk_algorithm(leaf, &bits);
+	switch (alg) {
+	case GNUTLS_PK_RSA:
+	case GNUTLS_PK_RSA_PSS:
+		return bits >= 2048;
+	case GNUTLS_PK_ECDSA:
+	case GNUTLS_PK_EDDSA_ED25519:
+	case GNUTLS_PK_EDDSA_ED448:
+		return bits >= 256;
+	default:
+		return 0;
+	}
+}
+
+/* With an EKU extension, the clientAuth OID itself: GnuTLS would also
+ * take anyExtendedKeyUsage, which names no purpose at all. */
+static int
+peer_eku_client(gnutls_x509_crt_t leaf)
+{
+	char oid[128];
+	size_t len;
+	unsigned i;
+	int ret, seen = 0;
+
+	for (i = 0; i < 64; i++) {
+		len = sizeof(oid);
+		ret = gnutls_x509_crt_get_key_purpose_oid(leaf, i, oid, &len,
+		    NULL);
+		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (ret < 0)
+			return 0;
+		seen = 1;
+		if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0)
+			return 1;
+	}
+	return !seen;
+}
+
+/* What a client certificate must be beyond a verified chain: an end
+ * entity (a CA certificate could issue certificates for other clients),
+ * meant for client authentication, with a key of at least 112-bit
+ * strength. */
+static int
+peer_policy(gnutls_x509_crt_t leaf, const char **reason)
+{
+	unsigned ca = 0, usage = 0;
+
+	if ((gnutls_x509_crt_get_basic_constraints(leaf, NULL, &ca, NULL) >=
+	    0 && ca) || (gnutls_x509_crt_get_key_usage(leaf, &usage, NULL) >=
+	    0 && (usage & GNUTLS_KEY_KEY_CERT_SIGN))) {
+		*reason = "certificate is a CA certificate";
+		return -1;
+	}
+	if (!peer_eku_client(leaf)) {
+		*reason = "certificate lacks the clientAuth extended key usage";
+		return -1;
+	}
+	if (!peer_key_strong(leaf)) {
+		*reason = "certificate key or signature too weak";
+		return -1;
+	}
+	return 0;
+}
+
 int
 tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
     struct tls_peer *peer, const char **reason)
@@ -503,16 +577,24 @@ tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
 	*reason = "cannot hash the certificate";
 	if (peer_digests(&der[0], peer) != 0)
 		goto out;
-	/* Checks the signatures up to our CA, the validity periods, the
-	 * CRLs and, where an EKU extension is present, clientAuth. */
-	if (gnutls_x509_trust_list_verify_crt2(c->trust, chain, n, &purpose,
-	    1, 0, &status, NULL) < 0 || status != 0) {
+	/*
+	 * Only the leaf: it must be issued by a CA of the bundle itself.
+	 * Intermediates the client sends are not trusted, so a certificate
+	 * that happens to be able to sign cannot make a CA of its holder.
+	 * Checks the signature, the validity periods, the CRLs, clientAuth
+	 * where an EKU is present and, through the profile, keys and
+	 * signature algorithms of at least 112-bit strength.
+	 */
+	if (gnutls_x509_trust_list_verify_crt2(c->trust, chain, 1, &purpose,
+	    1, GNUTLS_PROFILE_TO_VFLAGS(GNUTLS_PROFILE_MEDIUM), &status,
+	    NULL) < 0 || status != 0) {
 		*reason = verify_reason(status);
 		goto out;
 	}
-	if (peer_cn(chain[0], peer, reason) != 0)
+	if (peer_policy(chain[0], reason) != 0 ||
+	    peer_cn(chain[0], peer, reason) != 0)
 		goto out;
-	peer->valid_until = chain_expiry(chain, n);
+	peer->valid_until = chain_expiry(chain, 1);
 	*reason = NULL;
 	rc = 0;
 out:

@@ -67,9 +67,11 @@ bool tls_creds_crl_next_update(const struct tls_creds *c, int64_t *next);
 void tls_creds_log(const struct tls_creds *c);
 
 /*
- * Verify the peer's certificate chain of session against c's client CA:
- * signature chain, validity period, CRL, clientAuth EKU when an EKU
- * extension is present, exactly one CN.  0 and *peer filled on success;
+ * Verify the peer's certificate of session against c's client CA: issued
+ * by a CA of the bundle itself (intermediates the peer sends are not
+ * trusted), validity period, CRL, not a CA, the clientAuth OID itself
+ * when an EKU extension is present, a key of at least 112-bit strength,
+ * exactly one CN.  0 and *peer filled on success;
  * -1 and *reason (a static string for the audit trail) on failure, with
  * only peer->sha256_hex and x5t filled when a certificate was presented.
  */
