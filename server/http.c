@@ -10,6 +10,7 @@
 #include <microhttpd.h>
 
 #include "denylist.h"
+#include "esc.h"
 #include "form.h"
 #include "log.h"
 #include "oauth.h"
@@ -628,6 +629,22 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	return dispatch(h, conn, rq);
 }
 
+/* The method for the log: the request line is the client's, so only the
+ * methods HTTP defines are written as sent. */
+static const char *
+log_method(const char *method)
+{
+	static const char *const known[] = { "GET", "HEAD", "POST", "PUT",
+		"DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+	size_t i;
+
+	for (i = 0; method != NULL && i < sizeof(known) / sizeof(known[0]);
+	    i++)
+		if (strcmp(method, known[i]) == 0)
+			return known[i];
+	return "OTHER";
+}
+
 /* One line per request: method, path, status, client, latency. */
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -646,7 +663,7 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	metrics_request(h->s->metrics, rq->route >= 0 ?
 	    routes[rq->route].metric : "other", rq->status, ms / 1e3);
 	log_info("request method=%s path=%s status=%u client=%s "
-	    "latency_ms=%.2f%s", rq->method,
+	    "latency_ms=%.2f%s", log_method(rq->method),
 	    rq->route >= 0 ? routes[rq->route].path : "-", rq->status,
 	    rq->client[0] ? rq->client : "-", ms,
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
@@ -659,12 +676,16 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char line[512];
+	char line[512], esc[TSR_ESC_BUF(sizeof(line))];
+	size_t len;
 
-	/* libmicrohttpd's messages end in a newline; keep one line. */
+	/* libmicrohttpd's messages end in a newline, and may quote what
+	 * the client sent: one line, escaped. */
 	(void)vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	log_debug("http: %s", line);
+	len = strlen(line);
+	if (len > 0 && line[len - 1] == '\n')
+		line[len - 1] = '\0';
+	log_debug("http: %s", tsr_esc(line, esc, sizeof(esc)));
 }
 
 struct http *
