@@ -1,11 +1,19 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -19,9 +27,18 @@
 #define UNAVAILABLE	"{\"error\":\"temporarily_unavailable\"}"
 /* Largest client certificate a connection remembers (DER bytes). */
 #define HTTP_MAX_CERT		8192
-/* A too big body is read and dropped up to this size, then the
- * connection is closed. */
+/* A too big body whose Content-Length is at most this is read and
+ * dropped before the 413; a bigger one is answered at once and the
+ * connection closed, lingering (linger_run). */
 #define HTTP_MAX_DRAIN		(2 * 1024 * 1024)
+/* A too big body without a Content-Length is read and dropped up to
+ * this size before the 413; past it the connection is closed. */
+#define HTTP_MAX_CHUNKED_DRAIN	(16 * 1024 * 1024)
+/* After a response sent before the body was read: how long and how much
+ * to keep reading and dropping, and on how many connections at once. */
+#define HTTP_LINGER_MS		3000
+#define HTTP_LINGER_BYTES	(64 * 1024 * 1024)
+#define HTTP_LINGER_MAX		64
 /* Request headers and buffers of one connection. */
 #define HTTP_CONN_MEMORY	(32 * 1024)
 
@@ -272,7 +289,76 @@ struct conn_ctx {
 	bool		 ok;
 	const char	*reason;
 	struct tls_peer	 peer;
+	bool		 linger;	/* answered with a body unread */
 };
+
+static atomic_int lingering;
+
+/*
+ * Read and drop what the client still sends, then close.  Closing a
+ * socket with unread data makes the kernel answer with a reset, and a
+ * client still sending its body (most do not read until they are done)
+ * then loses the response it was sent.  The socket stays non-blocking:
+ * libmicrohttpd shares its flags until it has closed its descriptor.
+ */
+static void *
+linger_run(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct timespec t0, t;
+	char buf[16384];
+	size_t total = 0;
+	ssize_t r;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	(void)shutdown(fd, SHUT_WR);
+	while (total < HTTP_LINGER_BYTES) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = HTTP_LINGER_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		if ((r = read(fd, buf, sizeof(buf))) == 0 ||
+		    (r < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+		if (r > 0)
+			total += (size_t)r;
+	}
+	close(fd);
+	atomic_fetch_sub(&lingering, 1);
+	return NULL;
+}
+
+/* Hand a copy of the connection's socket to a lingering thread. */
+static void
+linger_start(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	pthread_attr_t attr;
+	pthread_t t;
+	int fd;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || atomic_fetch_add(&lingering, 1) >= HTTP_LINGER_MAX) {
+		if (ci != NULL)
+			atomic_fetch_sub(&lingering, 1);
+		return;
+	}
+	if ((fd = fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		atomic_fetch_sub(&lingering, 1);
+		return;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, linger_run, (void *)(intptr_t)fd) !=
+	    0) {
+		close(fd);
+		atomic_fetch_sub(&lingering, 1);
+	}
+	pthread_attr_destroy(&attr);
+}
 
 static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
@@ -283,6 +369,8 @@ on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		*socket_ctx = calloc(1, sizeof(struct conn_ctx));
 	} else if (cc != NULL) {
+		if (cc->linger)
+			linger_start(conn);
 		snap_put(cc->creds);
 		free(cc);
 		*socket_ctx = NULL;
@@ -502,6 +590,20 @@ expects_continue(struct MHD_Connection *conn)
 	return e != NULL && strcasecmp(e, "100-continue") == 0;
 }
 
+/* 413 before the whole body was read: the connection closes after it,
+ * lingering so that the client gets to read it. */
+static enum MHD_Result
+answer_too_big(struct http *h, struct MHD_Connection *conn, struct req *rq)
+{
+	struct conn_ctx *cc = conn_ctx_of(conn);
+
+	if (cc != NULL)
+		cc->linger = true;
+	audit_early(h, conn, rq, 413, "body too large");
+	return answer_static(conn, rq, 413, "{\"error\":\"invalid_request\"}",
+	    NULL);
+}
+
 /* The checks that need no body: path, method, declared size. */
 static bool
 early_answer(struct http *h, struct MHD_Connection *conn, struct req *rq,
@@ -539,9 +641,7 @@ early_answer(struct http *h, struct MHD_Connection *conn, struct req *rq,
 	if (!expects_continue(conn) && strlen(cl) <= 9 &&
 	    strtoul(cl, NULL, 10) <= HTTP_MAX_DRAIN)
 		return false;
-	audit_early(h, conn, rq, 413, "body too large");
-	*ret = answer_static(conn, rq, 413, "{\"error\":\"invalid_request\"}",
-	    NULL);
+	*ret = answer_too_big(h, conn, rq);
 	return true;
 }
 
@@ -592,11 +692,13 @@ take_body(struct http *h, struct MHD_Connection *conn, struct req *rq,
 		rq->dropped += *size;
 	}
 	*size = 0;
-	if (rq->dropped <= HTTP_MAX_DRAIN)
+	/* libmicrohttpd cannot queue an answer in the middle of a body:
+	 * drop up to a cap (the 413 follows at its end), then give up. */
+	if (rq->dropped <= HTTP_MAX_CHUNKED_DRAIN)
 		return MHD_YES;
 	audit_early(h, conn, rq, 413, "body too large");
-	return answer_static(conn, rq, 413, "{\"error\":\"invalid_request\"}",
-	    NULL);
+	rq->status = 413;
+	return MHD_NO;
 }
 
 static enum MHD_Result
