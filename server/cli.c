@@ -18,6 +18,7 @@ static const char usage_text[] =
 "        [--key-bits 2048] [--threads N] [--log-level info]\n"
 "        [--audit-retention 30d] [--rate-limit N/s] [--max-connections N]\n"
 "        [--max-connections-per-ip N] [--connection-timeout 30s]\n"
+"        [--handshake-timeout 10s] [--max-anon-connections-per-ip N]\n"
 "  migrate\n"
 "  client add NAME --cn CN [--description TEXT]\n"
 "  client list | show NAME | enable NAME | disable NAME | remove NAME\n"

@@ -20,6 +20,7 @@
 #include "denylist.h"
 #include "esc.h"
 #include "form.h"
+#include "guard.h"
 #include "log.h"
 #include "oauth.h"
 
@@ -45,6 +46,7 @@
 struct http {
 	struct server		*s;
 	struct MHD_Daemon	*d;
+	struct guard		*guard;
 };
 
 enum route {
@@ -290,9 +292,46 @@ struct conn_ctx {
 	const char	*reason;
 	struct tls_peer	 peer;
 	bool		 linger;	/* answered with a body unread */
+	struct guard_conn *gc;
 };
 
 static atomic_int lingering;
+
+static int
+conn_fd(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return ci != NULL ? ci->connect_fd : -1;
+}
+
+/* The client's IPv4 address, network order; 0 when unknown. */
+static uint32_t
+conn_addr(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr_in *sin;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL ||
+	    ci->client_addr->sa_family != AF_INET)
+		return 0;
+	sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
+	return sin->sin_addr.s_addr;
+}
+
+/* Did the peer present no certificate at all? */
+static bool
+conn_anonymous(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	unsigned n = 0;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	return ci == NULL || gnutls_certificate_get_peers(
+	    (gnutls_session_t)ci->tls_session, &n) == NULL || n == 0;
+}
 
 /*
  * Read and drop what the client still sends, then close.  Closing a
@@ -364,13 +403,18 @@ static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
     enum MHD_ConnectionNotificationCode code)
 {
+	struct http *h = cls;
 	struct conn_ctx *cc = *socket_ctx;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_ctx = calloc(1, sizeof(struct conn_ctx));
+		if ((cc = calloc(1, sizeof(*cc))) != NULL)
+			cc->gc = guard_add(h->guard, conn_fd(conn),
+			    conn_addr(conn));
+		*socket_ctx = cc;
 	} else if (cc != NULL) {
 		if (cc->linger)
 			linger_start(conn);
+		guard_remove(h->guard, cc->gc);
 		snap_put(cc->creds);
 		free(cc);
 		*socket_ctx = NULL;
@@ -708,9 +752,18 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct http *h = cls;
 	struct req *rq = *req_cls;
+	struct conn_ctx *cc;
 	enum MHD_Result ret;
 
 	if (rq == NULL) {
+		cc = conn_ctx_of(conn);
+		if (cc != NULL && !guard_request(h->guard, cc->gc,
+		    conn_anonymous(conn))) {
+			log_debug("refused a connection without a client "
+			    "certificate: its address has %u already",
+			    h->s->cfg.max_anon_per_ip);
+			return MHD_NO;
+		}
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
 		*req_cls = rq;
@@ -754,11 +807,14 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct http *h = cls;
 	struct req *rq = *req_cls;
+	struct conn_ctx *cc;
 	struct timespec t1;
 	double ms;
 
 	if (rq == NULL)
 		return;
+	if ((cc = conn_ctx_of(conn)) != NULL)
+		guard_request_done(h->guard, cc->gc);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - rq->t0.tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e6;
@@ -800,6 +856,11 @@ http_start(struct server *s, const struct tls_creds *creds, int listen_fd)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->s = s;
+	if ((h->guard = guard_create(s->cfg.handshake_timeout_s,
+	    s->cfg.conn_timeout_s, s->cfg.max_anon_per_ip)) == NULL) {
+		free(h);
+		return NULL;
+	}
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL,
 	    on_access, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -819,6 +880,7 @@ http_start(struct server *s, const struct tls_creds *creds, int listen_fd)
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		log_warnx("cannot start the HTTPS listener");
+		guard_destroy(h->guard);
 		free(h);
 		return NULL;
 	}
@@ -846,6 +908,7 @@ http_stop(struct http *h)
 	if (h == NULL)
 		return;
 	MHD_stop_daemon(h->d);
+	guard_destroy(h->guard);
 	free(h);
 }
 

@@ -101,6 +101,7 @@ struct serve_args {
 	const char *listen, *cert, *key, *ca, *crl, *issuer, *ttl, *period;
 	const char *max_age, *skew, *bits, *threads, *log_level, *retention;
 	const char *rate, *max_conns, *max_per_ip, *conn_timeout;
+	const char *hs_timeout, *max_anon;
 };
 
 static int
@@ -165,21 +166,26 @@ parse_listen(const char *text, struct server_cfg *cfg, char *addr,
 static int
 check_limits(const struct serve_args *a, struct server_cfg *cfg)
 {
-	long conns = 1024, per_ip = 256;
-	int64_t timeout = 30;
+	long conns = 1024, per_ip = 256, anon = 32;
+	int64_t timeout = 30, hs = 10;
 
 	if (parse_uint_opt("max-connections", a->max_conns, 1, 65536,
 	    &conns) ||
 	    parse_uint_opt("max-connections-per-ip", a->max_per_ip, 1, 65536,
 	    &per_ip) ||
+	    parse_uint_opt("max-anon-connections-per-ip", a->max_anon, 1,
+	    65536, &anon) ||
 	    parse_duration_opt("connection-timeout", a->conn_timeout, 30,
-	    &timeout))
+	    &timeout) ||
+	    parse_duration_opt("handshake-timeout", a->hs_timeout, 10, &hs))
 		return -1;
-	if (timeout > 3600) {
-		fprintf(stderr, "tessera: --connection-timeout is at most "
-		    "1h\n");
+	if (timeout > 3600 || hs < 1 || hs > 3600) {
+		fprintf(stderr, "tessera: --%s is 1s to 1h\n", timeout > 3600 ?
+		    "connection-timeout" : "handshake-timeout");
 		return -1;
 	}
+	cfg->handshake_timeout_s = (unsigned)hs;
+	cfg->max_anon_per_ip = (unsigned)anon;
 	cfg->conn_limit = (unsigned)conns;
 	cfg->per_ip_limit = (unsigned)per_ip;
 	cfg->conn_timeout_s = (unsigned)timeout;
@@ -786,6 +792,8 @@ cli_serve(struct cli *c, int argc, char **argv)
 		{ .name = "max-connections", .value = &a.max_conns },
 		{ .name = "max-connections-per-ip", .value = &a.max_per_ip },
 		{ .name = "connection-timeout", .value = &a.conn_timeout },
+		{ .name = "handshake-timeout", .value = &a.hs_timeout },
+		{ .name = "max-anon-connections-per-ip", .value = &a.max_anon },
 		{ .name = NULL },
 	};
 	static struct server s;	/* one per process, shared by threads */

@@ -40,6 +40,8 @@ struct server_cfg {
 	unsigned	 conn_limit;
 	unsigned	 per_ip_limit;
 	unsigned	 conn_timeout_s;
+	unsigned	 handshake_timeout_s;	/* handshake + headers */
+	unsigned	 max_anon_per_ip;	/* without a certificate */
 };
 
 /* The published signing keys as the request path needs them. */
