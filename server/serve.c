@@ -180,8 +180,9 @@ check_limits(const struct serve_args *a, struct server_cfg *cfg)
 	    parse_duration_opt("handshake-timeout", a->hs_timeout, 10, &hs))
 		return -1;
 	if (timeout > 3600 || hs < 1 || hs > 3600) {
-		fprintf(stderr, "tessera: --%s is 1s to 1h\n", timeout > 3600 ?
-		    "connection-timeout" : "handshake-timeout");
+		fprintf(stderr, "tessera: --%s is at most 1h%s\n",
+		    timeout > 3600 ? "connection-timeout" : "handshake-timeout",
+		    timeout > 3600 ? "" : " and at least 1s");
 		return -1;
 	}
 	cfg->handshake_timeout_s = (unsigned)hs;
