@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "esc.h"
 #include "keyring.h"
 #include "policy.h"
 #include "store/store.h"
@@ -115,7 +116,8 @@ static void
 revocation_table(const void *rows, size_t n)
 {
 	const struct tsr_revocation *rs = rows;
-	char at[32], until[32];
+	char at[32], until[32], who[TSR_ESC_BUF(TSR_MAX_NAME)];
+	char why[TSR_ESC_BUF(TSR_MAX_REASON)];
 	size_t i;
 
 	printf("%-7s %-24s %-21s %-21s %s\n", "KIND", "JTI/CLIENT", "REVOKED",
@@ -125,8 +127,9 @@ revocation_table(const void *rows, size_t n)
 		cli_format_time(rs[i].expires_at, until, sizeof(until));
 		printf("%-7s %-24s %-21s %-21s %s\n",
 		    rs[i].kind == TSR_REVKIND_TOKEN ? "token" : "client",
-		    rs[i].kind == TSR_REVKIND_TOKEN ? rs[i].jti : rs[i].client,
-		    at, until, rs[i].reason);
+		    tsr_esc(rs[i].kind == TSR_REVKIND_TOKEN ? rs[i].jti :
+		    rs[i].client, who, sizeof(who)), at, until,
+		    tsr_esc(rs[i].reason, why, sizeof(why)));
 	}
 }
 

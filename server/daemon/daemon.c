@@ -480,7 +480,7 @@ start(struct server *s, struct loop *l)
 	int fd;
 
 	if (tls_creds_load(&s->cfg.tls, &creds, err, sizeof(err)) != 0) {
-		log_warnx("TLS: %s", err);
+		fprintf(stderr, "tessera: TLS: %s\n", err);
 		return -1;
 	}
 	if ((sn = server_creds_wrap(creds)) == NULL)
