@@ -705,6 +705,15 @@ der_room(struct der *d, size_t n)
 	return p;
 }
 
+/* Room for n more bytes without moving: one allocation for a large
+ * CRL instead of a series of copies. */
+static void
+der_reserve(struct der *d, size_t n)
+{
+	if (der_room(d, n) != NULL)
+		d->len -= n;
+}
+
 static void
 der_put(struct der *d, const void *src, size_t n)
 {
@@ -940,6 +949,9 @@ crl_revoked(struct der *d, const struct tsr_ca_revoked *revoked, size_t n,
 
 	if (n == 0)
 		return TSR_OK;
+	/* An entry is at most 23 + 17 + 14 bytes and its header. */
+	if (n < SIZE_MAX / 64)
+		der_reserve(&list, n * 56);
 	for (i = 0; i < n; i++)
 		if (!crl_entry(&list, &e, &revoked[i])) {
 			rc = list.bad || e.bad ? TSR_ERR_NOMEM :
@@ -971,6 +983,8 @@ crl_tbs(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
 	if (gnutls_x509_crt_get_raw_dn(ca->crt, &issuer) < 0)
 		return tsr_err_why(why, TSR_ERR_CRYPTO,
 		    "cannot read the CA's name");
+	if (n < SIZE_MAX / 64)
+		der_reserve(&body, n * 56 + 1024);
 	der_put(&body, v2, sizeof(v2));
 	der_sig_alg(&body, ca);
 	der_put(&body, issuer.data, issuer.size);
@@ -982,6 +996,7 @@ crl_tbs(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
 	if ((rc = crl_revoked(&body, revoked, n, why)) != TSR_OK)
 		goto out;
 	crl_extensions(&body, ca, number);
+	der_reserve(tbs, body.len + 8);
 	der_tlv(tbs, 0x30, body.p, body.len);
 	rc = body.bad || tbs->bad ? TSR_ERR_NOMEM : TSR_OK;
 out:
@@ -1012,6 +1027,7 @@ tsr_ca_crl(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
 		goto out;
 	}
 	/* CertificateList: tbs, algorithm, BIT STRING (no unused bits). */
+	der_reserve(&crl, tbs.len + sig.size + 32);
 	der_head(&crl, 0x30, tbs.len + 12 + (sig.size + 1 < 0x80 ? 2 : 3) +
 	    sig.size + 1);
 	der_put(&crl, tbs.p, tbs.len);
