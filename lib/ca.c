@@ -117,8 +117,7 @@ crt_common(gnutls_x509_crt_t crt, const char *cn, gnutls_pubkey_t pub,
     time_t not_before, time_t not_after,
     char serial_hex[TSR_CA_SERIAL_HEX_BUF])
 {
-	uint8_t serial[TSR_CA_SERIAL_LEN], id[CA_MAX_KEY_ID];
-	size_t id_len = sizeof(id);
+	uint8_t serial[TSR_CA_SERIAL_LEN], id[TSR_X509_KEY_ID_LEN];
 
 	if (random_serial(serial) != TSR_OK ||
 	    tsr_x509_hex(serial, sizeof(serial), serial_hex,
@@ -132,10 +131,8 @@ crt_common(gnutls_x509_crt_t crt, const char *cn, gnutls_pubkey_t pub,
 	    gnutls_x509_crt_set_expiration_time(crt, not_after) < 0 ||
 	    gnutls_x509_crt_set_pubkey(crt, pub) < 0)
 		return TSR_ERR_CRYPTO;
-	/* RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey. */
-	if (gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA1, id,
-	    &id_len) < 0 ||
-	    gnutls_x509_crt_set_subject_key_id(crt, id, id_len) < 0)
+	if (tsr_x509_key_id(pub, id) != TSR_OK ||
+	    gnutls_x509_crt_set_subject_key_id(crt, id, sizeof(id)) < 0)
 		return TSR_ERR_CRYPTO;
 	return TSR_OK;
 }
