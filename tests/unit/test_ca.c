@@ -302,12 +302,13 @@ test_pkcs7(void)
 	CHECK_INT(gnutls_pkcs7_get_crt_count(p7), 2);
 	CHECK_INT(gnutls_pkcs7_get_signature_count(p7), 0);
 	gnutls_pkcs7_deinit(p7);
+	free(p7der);
 	CHECK_INT(tsr_ca_pkcs7_b64(certs, 1, &b64, &p7_len, NULL), TSR_OK);
 	CHECK(p7_len > 0 && strchr(b64, '\n') == NULL);
 	CHECK_INT(tsr_ca_pkcs7_der(certs, 0, &p7der, &p7_len, NULL),
 	    TSR_ERR_INVALID);
+	CHECK(p7der == NULL);
 	free(b64);
-	free(p7der);
 	free(der);
 }
 
