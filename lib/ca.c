@@ -881,10 +881,11 @@ crl_entry(struct der *d, struct der *e, const struct tsr_ca_revoked *r)
 	e->len = 0;
 	der_uint(e, b, n);
 	ok = der_time(e, r->when);
+	if (r->reason < TSR_CA_REASON_NONE || r->reason > 10 ||
+	    r->reason == 7)
+		ok = false;
 	/* §5.3.1: unspecified is said by leaving the reason out. */
 	if (r->reason > TSR_CA_REASON_UNSPECIFIED) {
-		if (r->reason > 10 || r->reason == 7)
-			ok = false;
 		ext[sizeof(ext) - 1] = (uint8_t)r->reason;
 		der_put(e, ext, sizeof(ext));
 	}

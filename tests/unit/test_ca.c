@@ -388,6 +388,23 @@ test_crl(void)
 	bad.reason = 7;
 	CHECK_INT(tsr_ca_crl(ca, &bad, 1, 1, crl_now, &der, &len, NULL),
 	    TSR_ERR_INVALID);
+	bad.reason = (enum tsr_ca_reason)-2;
+	CHECK_INT(tsr_ca_crl(ca, &bad, 1, 1, crl_now, &der, &len, NULL),
+	    TSR_ERR_INVALID);
+	bad.reason = TSR_CA_REASON_UNSPECIFIED;
+	bad.when = -1000000000;		/* 1938: no time encoding for it */
+	CHECK_INT(tsr_ca_crl(ca, &bad, 1, 1, crl_now, &der, &len, NULL),
+	    TSR_ERR_INVALID);
+	bad.when = 0;
+	CHECK_INT(tsr_ca_crl(ca, &bad, 1, 1, crl_now, &der, &len, NULL),
+	    TSR_OK);
+	crl = crl_parse(der, len);
+	slen = sizeof(serial);
+	CHECK_INT(gnutls_x509_crl_get_crt_serial(crl, 0, serial, &slen,
+	    &when), 0);
+	CHECK_INT(when, 0);
+	gnutls_x509_crl_deinit(crl);
+	free(der);
 }
 
 /*
