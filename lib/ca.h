@@ -188,8 +188,8 @@ struct tsr_ca_revoked {
  *
  * The DER is built here rather than through gnutls_x509_crl_set_crt_serial,
  * which takes time quadratic in the number of entries (a minute for
- * 32,000) and cannot give a reason; 100,000 entries (4.4 MB) take under
- * 100 ms of CPU, most of it memory traffic and the SHA-256 of the list.
+ * 32,000) and cannot give a reason; 100,000 entries (4.4 MB) take some
+ * 30 ms of CPU, most of it the SHA-256 of the list and memory traffic.
  */
 TSR_MUST_CHECK enum tsr_err tsr_ca_crl(const struct tsr_ca *ca,
     const struct tsr_ca_revoked *revoked, size_t n, uint64_t number,
