@@ -1,7 +1,6 @@
 /*
  * ca: tessera as the certificate authority of its clients' TLS
- * certificates (README, "Service certificates"; enrollment over EST,
- * RFC 7030).
+ * certificates, which services get and renew over EST (RFC 7030).
  *
  * A struct tsr_ca is an ECDSA (P-256 or P-384) private key and its
  * self-signed CA certificate.  It issues client certificates from PKCS
