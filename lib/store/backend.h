@@ -1,6 +1,6 @@
 /*
- * backend: what a storage engine provides.  Each engine (sqlite.c; later
- * PostgreSQL) fills in one struct tsr_store_ops, in the manner of
+ * backend: what a storage engine provides.  Each engine (sqlite.c,
+ * postgresql.c) fills in one struct tsr_store_ops, in the manner of
  * SQLite's VFS, and its connections begin with a struct tsr_store whose
  * ops point at that table.  store.c picks the engine from the DSN and
  * calls through the table; the operations mean what store.h says of the
@@ -85,5 +85,7 @@ struct tsr_store {
 };
 
 extern const struct tsr_store_ops tsr_store_sqlite_ops;
+/* Only in a build with libpq (TSR_HAVE_POSTGRESQL). */
+extern const struct tsr_store_ops tsr_store_postgresql_ops;
 
 #endif

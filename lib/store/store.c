@@ -17,8 +17,13 @@ static const struct {
 	const char			*engine;
 	const struct tsr_store_ops	*ops;
 } engines[] = {
+#ifdef TSR_HAVE_POSTGRESQL
+	{ "postgresql",	"PostgreSQL",	&tsr_store_postgresql_ops },
+	{ "postgres",	"PostgreSQL",	&tsr_store_postgresql_ops },
+#else
 	{ "postgresql",	"PostgreSQL",	NULL },
 	{ "postgres",	"PostgreSQL",	NULL },
+#endif
 };
 
 /* Length of dsn's URI scheme when it begins with "scheme://", else 0. */
