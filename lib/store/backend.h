@@ -64,6 +64,12 @@ struct tsr_store_ops {
 	enum tsr_err (*key_transition)(struct tsr_store *st, const char *kid,
 	    enum tsr_keystate from, enum tsr_keystate to, int64_t activated_at,
 	    int64_t retired_at, int64_t expires_at, struct tsr_why *why);
+	enum tsr_err (*key_secret_put)(struct tsr_store *st, const char *kid,
+	    const char *sealed, int64_t sealed_at, struct tsr_why *why);
+	enum tsr_err (*key_secret_get)(struct tsr_store *st, const char *kid,
+	    char **sealed, struct tsr_why *why);
+	enum tsr_err (*key_secret_delete)(struct tsr_store *st,
+	    const char *kid, bool *deleted, struct tsr_why *why);
 	enum tsr_err (*revocation_add)(struct tsr_store *st,
 	    const struct tsr_revocation *r, bool *added, struct tsr_why *why);
 	enum tsr_err (*revocation_list)(struct tsr_store *st, int64_t now,

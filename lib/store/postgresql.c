@@ -1324,6 +1324,77 @@ pg_key_transition(struct tsr_store *st, const char *kid,
 	return rc;
 }
 
+/* --- sealed private keys ------------------------------------------ */
+
+static const char sql_secret_put[] =
+    "INSERT INTO sealed_keys (kid, sealed, sealed_at)"
+    " VALUES ($1, $2, $3::bigint)"
+    " ON CONFLICT (kid) DO UPDATE SET sealed = excluded.sealed,"
+    " sealed_at = excluded.sealed_at";
+static const char sql_secret_get[] =
+    "SELECT sealed FROM sealed_keys WHERE kid = $1";
+static const char sql_secret_delete[] =
+    "DELETE FROM sealed_keys WHERE kid = $1";
+
+static enum tsr_err
+pg_key_secret_put(struct tsr_store *st, const char *kid, const char *sealed,
+    int64_t sealed_at, struct tsr_why *why)
+{
+	struct params p = { 0 };
+	enum tsr_err rc;
+
+	if (kid == NULL || sealed == NULL)
+		return tsr_err_why(why, TSR_ERR_INVALID, "no sealed key");
+	p_str(&p, kid);
+	p_str(&p, sealed);
+	p_int(&p, sealed_at);
+	rc = run_write(st, sql_secret_put, &p, "store sealed key", NULL, why);
+	if (rc == TSR_ERR_NOT_FOUND)
+		return no_key(kid, why);
+	return rc;
+}
+
+static enum tsr_err
+pg_key_secret_get(struct tsr_store *st, const char *kid, char **sealed,
+    struct tsr_why *why)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	enum tsr_err rc;
+	char b[SHOW_BUF];
+
+	*sealed = NULL;
+	p_str(&p, kid);
+	if ((rc = query(st, sql_secret_get, &p, "read sealed key", &res,
+	    why)) != TSR_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND,
+		    "no sealed private key for signing key \"%s\"",
+		    show(kid, b));
+	else if (PQgetisnull(res, 0, 0) ||
+	    (*sealed = strdup(PQgetvalue(res, 0, 0))) == NULL)
+		rc = tsr_err_why(why, TSR_ERR_NOMEM, "read sealed key");
+	PQclear(res);
+	return rc;
+}
+
+static enum tsr_err
+pg_key_secret_delete(struct tsr_store *st, const char *kid, bool *deleted,
+    struct tsr_why *why)
+{
+	struct params p = { 0 };
+	enum tsr_err rc;
+	int changes = 0;
+
+	p_str(&p, kid);
+	rc = run_write(st, sql_secret_delete, &p, "remove sealed key",
+	    &changes, why);
+	if (deleted != NULL)
+		*deleted = rc == TSR_OK && changes > 0;
+	return rc;
+}
+
 /* --- the deny-list ------------------------------------------------- */
 
 #define REV_COLS "kind, jti, client, reason, revoked_at, expires_at"
@@ -1572,6 +1643,9 @@ const struct tsr_store_ops tsr_store_postgresql_ops = {
 	.key_get = pg_key_get,
 	.key_list = pg_key_list,
 	.key_transition = pg_key_transition,
+	.key_secret_put = pg_key_secret_put,
+	.key_secret_get = pg_key_secret_get,
+	.key_secret_delete = pg_key_secret_delete,
 	.revocation_add = pg_revocation_add,
 	.revocation_list = pg_revocation_list,
 	.revocation_purge = pg_revocation_purge,

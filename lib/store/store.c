@@ -224,6 +224,27 @@ tsr_store_key_transition(struct tsr_store *st, const char *kid,
 }
 
 enum tsr_err
+tsr_store_key_secret_put(struct tsr_store *st, const char *kid,
+    const char *sealed, int64_t sealed_at, struct tsr_why *why)
+{
+	return st->ops->key_secret_put(st, kid, sealed, sealed_at, why);
+}
+
+enum tsr_err
+tsr_store_key_secret_get(struct tsr_store *st, const char *kid, char **sealed,
+    struct tsr_why *why)
+{
+	return st->ops->key_secret_get(st, kid, sealed, why);
+}
+
+enum tsr_err
+tsr_store_key_secret_delete(struct tsr_store *st, const char *kid,
+    bool *deleted, struct tsr_why *why)
+{
+	return st->ops->key_secret_delete(st, kid, deleted, why);
+}
+
+enum tsr_err
 tsr_store_revocation_add(struct tsr_store *st, const struct tsr_revocation *r,
     bool *added, struct tsr_why *why)
 {
