@@ -62,6 +62,12 @@ tsr_store_open(const char *dsn, struct tsr_store **out, struct tsr_why *why)
 	    "scheme \"%.*s\"", (int)n, dsn);
 }
 
+bool
+tsr_store_dsn_is_server(const char *dsn)
+{
+	return dsn != NULL && scheme_len(dsn) > 0;
+}
+
 void
 tsr_store_close(struct tsr_store *st)
 {

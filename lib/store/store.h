@@ -50,6 +50,11 @@ TSR_MUST_CHECK enum tsr_err tsr_store_open(const char *dsn,
 /* NULL-safe. */
 void tsr_store_close(struct tsr_store *st);
 
+/* Whether dsn names a database server (a URI) that several hosts may
+ * share, rather than a local file: their private keys must be sealed
+ * in it, since they share no disk. */
+bool tsr_store_dsn_is_server(const char *dsn);
+
 /*
  * Apply the pending embedded migrations in order, each in one
  * transaction, recording them in schema_migrations.  *applied (may be
