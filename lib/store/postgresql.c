@@ -504,6 +504,13 @@ parse_dsn(struct pg_store *s, const char *dsn, struct tsr_why *why)
 
 static void pg_close(struct tsr_store *st);
 
+static void
+ignore_notice(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
 /* Session settings: wait for a writer as long as SQLite would; times
  * in UTC. */
 static const char sql_session[] =
@@ -534,6 +541,9 @@ pg_open(const char *dsn, struct tsr_store **out, struct tsr_why *why)
 		    s->label, line);
 		goto out;
 	}
+	/* The server's notices ("already exists, skipping") are not ours
+	 * to print: a command says one line or nothing. */
+	(void)PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
 	if ((rc = exec(&s->base, sql_session, "open", why)) != TSR_OK)
 		goto out;
 	*out = &s->base;

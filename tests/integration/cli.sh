@@ -9,7 +9,7 @@ start_at=$(date +%s)
 # --- migrate ---------------------------------------------------------------
 mkdir -m 0700 "$KEYS"
 ok "migrate: a fresh database" tsr migrate
-ok "migrate: the database file exists" test -s "$DB"
+ok "migrate: the database exists" db_exists "$DB"
 is "migrate: schema_migrations records version 1" \
     "$(sql "$DB" 'SELECT min(version) FROM schema_migrations')" 1
 sum=$(db_checksum "$DB")

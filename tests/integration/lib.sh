@@ -18,6 +18,13 @@
 # keeping the pid, so it also works under env, timeout and bash -c.
 # TSR_TIME_SCALE (default 1; 20 with TSR_WRAPPER) multiplies the waits for
 # the server to come up and to exit.
+#
+# With TSR_TEST_PG=1 the same test runs on PostgreSQL: a throwaway cluster
+# (tests/pg/pg-start) for this script alone, stopped on exit; $DB is its
+# URI and private keys are sealed in it under a key-encryption key
+# ($KEK, exported as TESSERA_KEY_ENCRYPTION_KEY).  pg_mode says which;
+# sql, db_checksum, fresh_store and private_key_present work on either.
+# Without the PostgreSQL server programs the script is skipped (TAP).
 # shellcheck shell=bash disable=SC2034,SC2119,SC2120
 
 set -u
@@ -28,7 +35,7 @@ TSR_SRCDIR=${TSR_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 TSR_PYTHON=${TSR_PYTHON:-/usr/bin/python3}
 export TSR_SRCDIR TSR_PYTHON
 # Tests choose the store explicitly; the caller's settings must not leak in.
-unset TESSERA_DB TESSERA_KEY_DIR
+unset TESSERA_DB TESSERA_KEY_DIR TESSERA_KEY_ENCRYPTION_KEY
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/tsr-it.XXXXXX")
 TSR_WRAPPER=${TSR_WRAPPER:-}
@@ -51,9 +58,13 @@ fi
 export TSR_BIN
 DB=$T/t.db
 KEYS=$T/keys
+KEK=
 SERVER_PID=
 _tap_n=0
 _tap_failed=0
+TSR_PG_DIR=
+
+pg_mode() { [ "${TSR_TEST_PG:-}" = 1 ]; }
 
 _lib_cleanup() {
 	if [ -n "$SERVER_PID" ]; then
@@ -62,11 +73,30 @@ _lib_cleanup() {
 		    kill -KILL "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
 	fi
+	[ -n "$TSR_PG_DIR" ] && "$TSR_SRCDIR/tests/pg/pg-stop" "$TSR_PG_DIR"
 	chmod -R u+rwx "$T" 2>/dev/null
 	rm -rf "$T"
 }
 trap _lib_cleanup EXIT
 trap 'exit 130' INT TERM
+
+if pg_mode; then
+	if [ ! -x "${TSR_PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ]; then
+		echo "1..0 # SKIP PostgreSQL server programs not installed"
+		exit 0
+	fi
+	_pg=$("$TSR_SRCDIR/tests/pg/pg-start") || {
+		echo "Bail out! pg-start failed"
+		exit 1
+	}
+	eval "$_pg"
+	unset _pg
+	DB=$TSR_PG_DSN
+	KEK=$T/kek
+	"$TSR_BIN" kek generate "$KEK" >/dev/null ||
+	    { echo "Bail out! kek generate failed"; exit 1; }
+	export TESSERA_KEY_ENCRYPTION_KEY=$KEK
+fi
 
 # --- TAP -------------------------------------------------------------------
 
@@ -222,7 +252,13 @@ bail() { echo "Bail out! $*"; exit 1; }
 # is not a database sqlite3 can dump.
 db_checksum() {
 	local f=$1 dump
-	if [ ! -e "$f" ]; then
+	if [[ "$f" == postgresql://* ]]; then
+		# The rows only: not the random \restrict key of each dump,
+		# nor sequence positions (a refused insert uses a number up).
+		pg_dump --data-only --no-owner --no-comments "$f" 2>/dev/null |
+		    grep -Ev '^(--|\\restrict|\\unrestrict|SELECT pg_catalog.setval)' |
+		    sha256sum | cut -d' ' -f1
+	elif [ ! -e "$f" ]; then
 		echo absent
 	elif dump=$(sqlite3 -readonly "$f" .dump 2>/dev/null) &&
 	    [ -n "$dump" ] && [[ "$dump" != *"CORRUPTION ERROR"* ]]; then
@@ -237,8 +273,35 @@ file_checksum() { sha256sum <"$1" | cut -d' ' -f1; }
 # file_mode PATH: octal permission bits, e.g. 600
 file_mode() { stat -c %a "$1"; }
 
-# sql DB STATEMENT: run SQL with the sqlite3 shell
-sql() { sqlite3 -batch "$1" "$2"; }
+# sql DB STATEMENT: run SQL with the sqlite3 shell, or psql for a URI
+# (the same output: rows of columns separated by "|")
+sql() {
+	if [[ "$1" == postgresql://* ]]; then
+		psql "$1" -X -q -At -v ON_ERROR_STOP=1 -c "$2"
+	else
+		sqlite3 -batch "$1" "$2"
+	fi
+}
+
+# db_exists DB: the database is there and migrated
+db_exists() {
+	if [[ "$1" == postgresql://* ]]; then
+		[ -n "$(sql "$1" 'SELECT 1 FROM schema_migrations LIMIT 1')" ]
+	else
+		test -s "$1"
+	fi
+}
+
+# private_key_present KID: the private half of KID is kept (a file in
+# $KEYS, or sealed in the database)
+private_key_present() {
+	if pg_mode; then
+		[ "$(sql "$DB" "SELECT count(*) FROM sealed_keys
+		    WHERE kid = '$1'")" = 1 ]
+	else
+		test -e "$KEYS/$1.pem"
+	fi
+}
 
 # --- JSON ------------------------------------------------------------------
 
@@ -278,7 +341,13 @@ tsr() { "$TSR_BIN" --db "$DB" --key-dir "$KEYS" "$@"; }
 
 # fresh_store: a new migrated database and an empty 0700 key directory
 fresh_store() {
-	rm -rf "$DB" "$DB-wal" "$DB-shm" "$KEYS"
+	if pg_mode; then
+		sql "$DB" 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' ||
+		    bail "cannot empty the database"
+	else
+		rm -rf "$DB" "$DB-wal" "$DB-shm"
+	fi
+	rm -rf "$KEYS"
 	mkdir -m 0700 "$KEYS"
 	"$TSR_BIN" --db "$DB" --key-dir "$KEYS" migrate >/dev/null ||
 	    bail "tessera migrate failed on a fresh database"
