@@ -283,6 +283,41 @@ sql() {
 	fi
 }
 
+# private_key_absent KID: the opposite, as one command for ok
+private_key_absent() { ! private_key_present "$1"; }
+
+# key_view: a directory holding the private keys as the key directory
+# would, <kid>.pem mode 0600, printed.  With a key directory, $KEYS; on
+# PostgreSQL each sealed key unsealed with $KEK (AES-256-GCM, AAD the
+# kid) into a new directory, plus a file KEY-DIR-NOT-EMPTY if $KEYS holds
+# anything: sealed keys are never files.
+key_view() {
+	if ! pg_mode; then
+		echo "$KEYS"
+		return
+	fi
+	local dir
+	dir=$(mktemp -d "$T/view.XXXXXX")
+	[ -z "$(ls -A "$KEYS" 2>/dev/null)" ] || : >"$dir/KEY-DIR-NOT-EMPTY"
+	sql "$DB" 'SELECT kid, sealed FROM sealed_keys' |
+	    "$TSR_PYTHON" -c '
+import base64, os, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+kek = open(sys.argv[1], "rb").read()
+for line in sys.stdin:
+    kid, text = line.strip().split("|")
+    b = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    assert b[0] == 1, "version"
+    pem = AESGCM(kek).decrypt(b[9:21], b[21:], kid.encode())
+    fd = os.open(os.path.join(sys.argv[2], kid + ".pem"),
+                 os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, pem)
+    os.close(fd)
+' "$KEK" "$dir" || echo "key_view: cannot unseal" >&2
+	chmod 0700 "$dir"
+	echo "$dir"
+}
+
 # db_exists DB: the database is there and migrated
 db_exists() {
 	if [[ "$1" == postgresql://* ]]; then

@@ -114,6 +114,13 @@ print(json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["kid"])
 # store_sum: a checksum of everything in $DB but the audit trail, which a
 # running server appends to on every request
 store_sum() {
+	if pg_mode; then
+		pg_dump --data-only --no-owner --no-comments \
+		    --exclude-table-data=audit_events "$DB" 2>/dev/null |
+		    grep -Ev '^(--|\\restrict|\\unrestrict|SELECT pg_catalog.setval)' |
+		    sha256sum | cut -d' ' -f1
+		return
+	fi
 	sqlite3 -readonly "$DB" .dump | grep -v '^INSERT INTO audit_events ' |
 	    sha256sum | cut -d' ' -f1
 }
