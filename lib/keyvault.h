@@ -36,7 +36,7 @@ struct tsr_keyvault {
 
 /* A new private key between stage and its row's commit. */
 struct tsr_keyvault_staged {
-	char	 kid[TSR_KEY_KID_BUF];	/* "" once the store owns it */
+	char	 kid[TSR_KEY_KID_BUF];	/* "": the store owns it */
 	char	*sealed;		/* sealed text; NULL for a file */
 };
 

@@ -41,7 +41,7 @@
 struct pg_store {
 	struct tsr_store base;	/* first: ops */
 	PGconn	*conn;
-	char	 label[256];	/* user@host:port/db, never the password */
+	char	 label[256];	/* user@host:port/db, no password */
 	char	*password;	/* to strip from the server's messages */
 };
 
