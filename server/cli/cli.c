@@ -14,6 +14,7 @@
 static const char usage_head[] =
 "usage: tessera [--db PATH|URI] [--key-dir DIR]\n"
 "               [--key-encryption-key FILE[,FILE...]] [--json] COMMAND ...\n"
+"       tessera --version | --help\n"
 "\n";
 
 /* After the serve line(s). */
@@ -24,14 +25,14 @@ static const char usage_text[] =
 "  grant add CLIENT AUDIENCE [--scope S]... [--ttl DURATION]\n"
 "  grant list [--client C] [--audience A]\n"
 "  grant remove CLIENT AUDIENCE\n"
-"  key list | rotate | revoke KID | reseal\n"
+"  key list [--as-stored] | rotate | revoke KID | reseal\n"
 "  kek generate FILE\n"
 "  policy export\n"
 "  policy apply FILE [--dry-run] [--prune]\n"
 "  token inspect [TOKEN]\n"
 "  token revoke [TOKEN] [--jti JTI] [--reason TEXT]\n"
 "  client revoke-tokens NAME [--reason TEXT]\n"
-"  revocation list\n"
+"  revocation list [--include-expired]\n"
 "  audit [--since 1h] [--client C] [--audience A] [--outcome O] [--limit N]\n"
 "\n"
 "Global options may stand before or after the command.\n"

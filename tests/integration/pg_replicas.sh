@@ -5,10 +5,10 @@
 # rotates too; throughout there is exactly one active and one next key.
 # Restarted with a long period, the three publish the same JWKS, holding
 # only the next, the active and the retired keys still in their window.
-# Runs with TSR_TEST_PG=1.
+# Runs with TSR_TEST_STORE=postgres.
 . "$(dirname "$0")/lib.sh"
 
-pg_mode || bail "run with TSR_TEST_PG=1"
+pg_mode || bail "run with TSR_TEST_STORE=postgres"
 make_pki
 
 PIDS=()
