@@ -15,11 +15,10 @@ make_pki
 # serve_refused DESC PATTERN [GLOBAL-OPTIONS...]: "tessera serve" exits 1
 # within 30 s, its output matches PATTERN and holds no "s3cret".
 serve_refused() {
-	local desc=$1 pat=$2 port
+	local desc=$1 pat=$2
 	shift 2
-	port=$(free_port)
 	timeout 30 "$TSR_BIN" --key-dir "$KEYS" "$@" serve \
-	    --listen "127.0.0.1:$port" \
+	    --listen 127.0.0.1:0 \
 	    --tls-cert "$PKI/server.pem" --tls-key "$PKI/server-key.pem" \
 	    --client-ca "$PKI/ca.pem" >"$T/out" 2>"$T/err" </dev/null
 	RC=$?

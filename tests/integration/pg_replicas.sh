@@ -28,9 +28,9 @@ trap _replicas_cleanup EXIT
 launch() {
 	local n=$1
 	shift
-	PORTS[n]=$(free_port)
+	rm -f "$T/port-$n"
 	"$TSR_BIN" --db "$DB" --key-dir "$KEYS" serve \
-	    --listen "127.0.0.1:${PORTS[n]}" \
+	    --listen 127.0.0.1:0 --port-file "$T/port-$n" \
 	    --tls-cert "$PKI/server.pem" --tls-key "$PKI/server-key.pem" \
 	    --client-ca "$PKI/ca.pem" --issuer "https://tessera.test" "$@" \
 	    >>"$T/replica-$n.log" 2>&1 </dev/null &
@@ -42,6 +42,8 @@ healthy() {
 	local i
 	for ((i = 0; i < 400 * TSR_TIME_SCALE; i++)); do
 		kill -0 "${PIDS[$1]}" 2>/dev/null || break
+		[ -s "$T/port-$1" ] || { sleep 0.05; continue; }
+		PORTS[$1]=$(cat "$T/port-$1")
 		curl -sf -o /dev/null --max-time 2 --cacert "$PKI/ca.pem" \
 		    "https://127.0.0.1:${PORTS[$1]}/healthz" && return 0
 		sleep 0.05
