@@ -9,7 +9,7 @@
 
 #include "fault.h"
 #include "key.h"
-#include "keyfile.h"
+#include "keyvault.h"
 #include "store/store.h"
 
 struct tsr_keyring {
@@ -28,6 +28,15 @@ struct keyset {
 	const struct tsr_keyrow	*active;
 	const struct tsr_keyrow	*next;
 };
+
+/* Where o keeps private keys. */
+static struct tsr_keyvault
+vault_of(const struct tsr_keyring_opts *o)
+{
+	struct tsr_keyvault v = { o->key_dir, o->keks };
+
+	return v;
+}
 
 static void
 keyset_free(struct keyset *ks)
@@ -55,14 +64,17 @@ keyset_read(struct tsr_store *st, struct keyset *ks, struct tsr_why *why)
 }
 
 /*
- * Generate a key, write its private file and describe it as a row in
- * `state`.  The file exists before any row names it: a crash leaves an
- * orphan file (removed later), never a row without its key.
+ * Generate a key, stage its private half (a file written, or the key
+ * sealed) and describe it as a row in `state`.  A file exists before any
+ * row names it: a crash leaves an orphan file (removed later), never a
+ * row without its key; a sealed key is stored with its row.
  */
 static enum tsr_err
 key_create(const struct tsr_keyring_opts *o, enum tsr_keystate state,
-    int64_t now, struct tsr_keyrow *row, struct tsr_why *why)
+    int64_t now, struct tsr_keyrow *row, struct tsr_keyvault_staged *stg,
+    struct tsr_why *why)
 {
+	struct tsr_keyvault v = vault_of(o);
 	struct tsr_key *key = NULL;
 	json_t *jwk = NULL;
 	char *text = NULL;
@@ -87,7 +99,7 @@ key_create(const struct tsr_keyring_opts *o, enum tsr_keystate state,
 	row->created_at = now;
 	if (state == TSR_KEYSTATE_ACTIVE)
 		row->activated_at = now;
-	if ((rc = tsr_keyfile_save(key, o->key_dir, why)) == TSR_OK)
+	if ((rc = tsr_keyvault_stage(&v, key, stg, why)) == TSR_OK)
 		tsr_fault("keyring.after_keyfile");
 out:
 	free(text);
@@ -96,17 +108,49 @@ out:
 	return rc;
 }
 
-/* Drop a file made for a row that never committed. */
+/* Drop a key staged for a row that never committed. */
 static void
-key_abandon(const struct tsr_keyring_opts *o, const struct tsr_keyrow *row)
+key_abandon(const struct tsr_keyring_opts *o, struct tsr_keyvault_staged *stg)
 {
-	enum tsr_err ignored;
+	struct tsr_keyvault v = vault_of(o);
 
-	/* Best effort: a file left behind has no row and can never sign. */
-	if (row->kid[0] != '\0') {
-		ignored = tsr_keyfile_destroy(o->key_dir, row->kid, NULL);
-		(void)ignored;
-	}
+	tsr_keyvault_unstage(&v, stg);
+}
+
+/* Insert a new key's row and, sealed, its private key, in the caller's
+ * transaction. */
+static enum tsr_err
+key_insert(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    const struct tsr_keyrow *row, const struct tsr_keyvault_staged *stg,
+    int64_t now, struct tsr_why *why)
+{
+	struct tsr_keyvault v = vault_of(o);
+	enum tsr_err rc;
+
+	if ((rc = tsr_store_key_insert(st, row, why)) != TSR_OK)
+		return rc;
+	return tsr_keyvault_store(&v, st, stg, now, why);
+}
+
+/* A key that can no longer sign loses its private half: sealed, in the
+ * transaction that says so. */
+static enum tsr_err
+key_drop_in_tx(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    const char *kid, struct tsr_why *why)
+{
+	struct tsr_keyvault v = vault_of(o);
+
+	return tsr_keyvault_drop_in_tx(&v, st, kid, why);
+}
+
+/* ... and as a file, once that transaction has committed. */
+static enum tsr_err
+key_drop(const struct tsr_keyring_opts *o, const char *kid,
+    struct tsr_why *why)
+{
+	struct tsr_keyvault v = vault_of(o);
+
+	return tsr_keyvault_drop(&v, kid, why);
 }
 
 /* active -> `to` (retired or revoked), next -> active, new next inserted:
@@ -114,7 +158,8 @@ key_abandon(const struct tsr_keyring_opts *o, const struct tsr_keyrow *row)
 static enum tsr_err
 promote_next(struct tsr_store *st, const struct tsr_keyring_opts *o,
     const struct keyset *ks, enum tsr_keystate to,
-    const struct tsr_keyrow *new_next, int64_t now, struct tsr_why *why)
+    const struct tsr_keyrow *new_next,
+    const struct tsr_keyvault_staged *stg, int64_t now, struct tsr_why *why)
 {
 	enum tsr_err rc;
 	int64_t expires_at;
@@ -126,13 +171,14 @@ promote_next(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	    0;
 	/* Retire first: the schema allows one active key at a time. */
 	if (ks->active != NULL &&
-	    (rc = tsr_store_key_transition(st, ks->active->kid,
-	    TSR_KEYSTATE_ACTIVE, to, 0, now, expires_at, why)) != TSR_OK)
+	    ((rc = tsr_store_key_transition(st, ks->active->kid,
+	    TSR_KEYSTATE_ACTIVE, to, 0, now, expires_at, why)) != TSR_OK ||
+	    (rc = key_drop_in_tx(st, o, ks->active->kid, why)) != TSR_OK))
 		return rc;
 	if ((rc = tsr_store_key_transition(st, ks->next->kid,
 	    TSR_KEYSTATE_NEXT, TSR_KEYSTATE_ACTIVE, now, 0, 0, why)) != TSR_OK)
 		return rc;
-	return tsr_store_key_insert(st, new_next, why);
+	return key_insert(st, o, new_next, stg, now, why);
 }
 
 enum tsr_err
@@ -140,6 +186,8 @@ tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
     const char *expect_active, int64_t now,
     char new_active[TSR_KEY_KID_BUF], struct tsr_why *why)
 {
+	struct tsr_keyvault v = vault_of(o);
+	struct tsr_keyvault_staged stg = { 0 };
 	struct tsr_keyrow fresh;
 	struct keyset ks = { 0 };
 	char old[TSR_MAX_KID + 1] = "";
@@ -147,10 +195,10 @@ tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
 
 	if (new_active != NULL)
 		new_active[0] = '\0';
-	if ((rc = tsr_keyfile_dir_check(o->key_dir, false, why)) != TSR_OK)
+	if ((rc = tsr_keyvault_check(&v, false, why)) != TSR_OK)
 		return rc;
 	/* The slow part, RSA generation, happens outside the transaction. */
-	if ((rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, why)) !=
+	if ((rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, &stg, why)) !=
 	    TSR_OK)
 		goto out;
 	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
@@ -165,24 +213,23 @@ tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	}
 	if (ks.active != NULL)
 		memcpy(old, ks.active->kid, sizeof(old));
-	if ((rc = promote_next(st, o, &ks, TSR_KEYSTATE_RETIRED, &fresh, now,
-	    why)) != TSR_OK)
+	if ((rc = promote_next(st, o, &ks, TSR_KEYSTATE_RETIRED, &fresh,
+	    &stg, now, why)) != TSR_OK)
 		goto out;
 	tsr_fault("keyring.rotate.before_commit");
 	if ((rc = tsr_store_commit(st, why)) != TSR_OK)
 		goto out;
-	fresh.kid[0] = '\0';		/* committed: the store owns it */
+	tsr_keyvault_committed(&stg);	/* the store owns it */
 	tsr_fault("keyring.rotate.after_commit");
 	if (new_active != NULL)
 		memcpy(new_active, ks.next->kid, TSR_KEY_KID_BUF);
 	/* The retired key must never sign again. */
 	if (old[0] != '\0')
-		rc = tsr_keyfile_destroy(o->key_dir, old, why);
+		rc = key_drop(o, old, why);
 out:
-	if (rc != TSR_OK) {
+	if (rc != TSR_OK)
 		tsr_store_rollback(st);
-		key_abandon(o, &fresh);
-	}
+	key_abandon(o, &stg);
 	keyset_free(&ks);
 	return rc;
 }
@@ -191,20 +238,22 @@ out:
 static enum tsr_err
 revoke_in_tx(struct tsr_store *st, const struct tsr_keyring_opts *o,
     const struct keyset *ks, const struct tsr_keyrow *row,
-    const struct tsr_keyrow *fresh, int64_t now, struct tsr_why *why)
+    const struct tsr_keyrow *fresh, const struct tsr_keyvault_staged *stg,
+    int64_t now, struct tsr_why *why)
 {
 	enum tsr_err rc;
 
 	switch (row->state) {
 	case TSR_KEYSTATE_ACTIVE:
-		return promote_next(st, o, ks, TSR_KEYSTATE_REVOKED, fresh, now,
-		    why);
+		return promote_next(st, o, ks, TSR_KEYSTATE_REVOKED, fresh,
+		    stg, now, why);
 	case TSR_KEYSTATE_NEXT:
 		if ((rc = tsr_store_key_transition(st, row->kid,
 		    TSR_KEYSTATE_NEXT, TSR_KEYSTATE_REVOKED, 0, now, 0,
-		    why)) != TSR_OK)
+		    why)) != TSR_OK ||
+		    (rc = key_drop_in_tx(st, o, row->kid, why)) != TSR_OK)
 			return rc;
-		return tsr_store_key_insert(st, fresh, why);
+		return key_insert(st, o, fresh, stg, now, why);
 	case TSR_KEYSTATE_RETIRED:
 		return tsr_store_key_transition(st, row->kid,
 		    TSR_KEYSTATE_RETIRED, TSR_KEYSTATE_REVOKED, 0, 0, 0, why);
@@ -238,17 +287,19 @@ enum tsr_err
 tsr_keyring_revoke(struct tsr_store *st, const struct tsr_keyring_opts *o,
     const char *kid, int64_t now, struct tsr_why *why)
 {
+	struct tsr_keyvault v = vault_of(o);
+	struct tsr_keyvault_staged stg = { 0 };
 	struct tsr_keyrow fresh, target;
 	const struct tsr_keyrow *row;
 	struct keyset ks = { 0 };
 	enum tsr_err rc;
 
 	memset(&fresh, 0, sizeof(fresh));
-	if ((rc = tsr_keyfile_dir_check(o->key_dir, false, why)) != TSR_OK ||
+	if ((rc = tsr_keyvault_check(&v, false, why)) != TSR_OK ||
 	    (rc = tsr_store_key_get(st, kid, &target, why)) != TSR_OK)
 		return rc;
 	if (needs_fresh(&target) &&
-	    (rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, why)) !=
+	    (rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, &stg, why)) !=
 	    TSR_OK)
 		goto out;
 	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
@@ -264,36 +315,35 @@ tsr_keyring_revoke(struct tsr_store *st, const struct tsr_keyring_opts *o,
 		    "key %s changed state concurrently; try again", kid);
 		goto out;
 	}
-	if ((rc = revoke_in_tx(st, o, &ks, row, &fresh, now, why)) != TSR_OK)
+	if ((rc = revoke_in_tx(st, o, &ks, row, &fresh, &stg, now, why)) !=
+	    TSR_OK)
+		goto out;
+	if (row->state == TSR_KEYSTATE_RETIRED &&
+	    (rc = key_drop_in_tx(st, o, kid, why)) != TSR_OK)
 		goto out;
 	tsr_fault("keyring.revoke.before_commit");
 	if ((rc = tsr_store_commit(st, why)) != TSR_OK)
 		goto out;
 	tsr_fault("keyring.revoke.after_commit");
 	if (needs_fresh(row))
-		fresh.kid[0] = '\0';	/* committed: the store owns it */
-	else
-		key_abandon(o, &fresh);
-	rc = tsr_keyfile_destroy(o->key_dir, kid, why);
+		tsr_keyvault_committed(&stg);	/* the store owns it */
+	rc = key_drop(o, kid, why);
 out:
-	if (rc != TSR_OK) {
+	if (rc != TSR_OK)
 		tsr_store_rollback(st);
-		key_abandon(o, &fresh);
-	}
+	key_abandon(o, &stg);
 	keyset_free(&ks);
 	return rc;
 }
 
-/* A key whose private file is gone can no longer be what its row says. */
+/* A key whose private half is gone can no longer be what its row says. */
 static bool
-file_lost(const struct tsr_keyring_opts *o, const struct tsr_keyrow *r,
-    int64_t now)
+file_lost(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    const struct tsr_keyrow *r, int64_t now)
 {
-	int64_t age;
+	struct tsr_keyvault v = vault_of(o);
 
-	return r != NULL &&
-	    tsr_keyfile_age(o->key_dir, r->kid, now, &age, NULL) ==
-	    TSR_ERR_NOT_FOUND;
+	return r != NULL && tsr_keyvault_lost(&v, st, r->kid, now);
 }
 
 /*
@@ -302,12 +352,12 @@ file_lost(const struct tsr_keyring_opts *o, const struct tsr_keyrow *r,
  * still verify); a lost next key is revoked (it never signed).
  */
 static void
-keyset_usable(const struct tsr_keyring_opts *o, struct keyset *ks,
-    int64_t now, const struct tsr_keyrow **lost_active,
+keyset_usable(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    struct keyset *ks, int64_t now, const struct tsr_keyrow **lost_active,
     const struct tsr_keyrow **lost_next)
 {
-	*lost_active = file_lost(o, ks->active, now) ? ks->active : NULL;
-	*lost_next = file_lost(o, ks->next, now) ? ks->next : NULL;
+	*lost_active = file_lost(st, o, ks->active, now) ? ks->active : NULL;
+	*lost_next = file_lost(st, o, ks->next, now) ? ks->next : NULL;
 	if (*lost_active != NULL)
 		ks->active = NULL;
 	if (*lost_next != NULL)
@@ -349,8 +399,10 @@ retire_lost(struct tsr_store *st, const struct tsr_keyring_opts *o,
 
 /* Fill the gaps with the fresh keys, inside the caller's transaction. */
 static enum tsr_err
-fill_gaps(struct tsr_store *st, const struct keyset *ks,
-    struct tsr_keyrow fresh[2], int64_t now, struct tsr_why *why)
+fill_gaps(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    const struct keyset *ks, struct tsr_keyrow fresh[2],
+    const struct tsr_keyvault_staged stg[2], int64_t now,
+    struct tsr_why *why)
 {
 	struct tsr_keyrow *f = fresh;
 	enum tsr_err rc;
@@ -364,11 +416,12 @@ fill_gaps(struct tsr_store *st, const struct keyset *ks,
 	} else if (ks->active == NULL) {
 		f->state = TSR_KEYSTATE_ACTIVE;
 		f->activated_at = now;
-		if ((rc = tsr_store_key_insert(st, f++, why)) != TSR_OK)
+		if ((rc = key_insert(st, o, f, &stg[0], now, why)) != TSR_OK)
 			return rc;
+		f++;
 	}
 	if (ks->next == NULL || ks->active == NULL)
-		return tsr_store_key_insert(st, f, why);
+		return key_insert(st, o, f, &stg[f - fresh], now, why);
 	return TSR_OK;
 }
 
@@ -395,55 +448,41 @@ expire_retired(struct tsr_store *st, const struct keyset *ks, int64_t now,
 }
 
 /*
- * A key that can no longer sign must not keep a private file: a crash
+ * A key that can no longer sign must not keep a private half: a crash
  * after the commit that retired it, or before the commit that would have
- * recorded it, can leave one behind.  A file with no row is removed only
- * once it is old enough that no other process can be about to commit it.
+ * recorded it, can leave a file behind.  A file with no row is removed
+ * only once it is old enough that no other process can be about to
+ * commit it.
  */
 static enum tsr_err
-destroy_dead_files(const struct tsr_keyring_opts *o, const struct keyset *ks,
-    int64_t now, struct tsr_keyring_report *rep, struct tsr_why *why)
+destroy_dead_files(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    const struct keyset *ks, int64_t now, struct tsr_keyring_report *rep,
+    struct tsr_why *why)
 {
-	const struct tsr_keyrow *row;
-	char **kids = NULL;
-	size_t n = 0, i;
-	int64_t age;
-	enum tsr_err rc;
+	struct tsr_keyvault v = vault_of(o);
 
-	if ((rc = tsr_keyfile_list(o->key_dir, &kids, &n, why)) != TSR_OK)
-		return rc;
-	for (i = 0; i < n && rc == TSR_OK; i++) {
-		row = keyset_find(ks, kids[i]);
-		if (row != NULL && needs_fresh(row))
-			continue;
-		if (row == NULL && (tsr_keyfile_age(o->key_dir, kids[i], now,
-		    &age, NULL) != TSR_OK || age < TSR_KEYRING_ORPHAN_AGE_S))
-			continue;
-		if ((rc = tsr_keyfile_destroy(o->key_dir, kids[i], why)) ==
-		    TSR_OK)
-			rep->destroyed++;
-	}
-	tsr_keyfile_kids_free(kids, n);
-	return rc;
+	return tsr_keyvault_sweep(&v, st, ks->rows, ks->n, now,
+	    TSR_KEYRING_ORPHAN_AGE_S, &rep->destroyed, why);
 }
 
 /* Inside the transaction: repair, fill the gaps, expire. */
 static enum tsr_err
 ensure_in_tx(struct tsr_store *st, const struct tsr_keyring_opts *o,
-    struct keyset *ks, struct tsr_keyrow fresh[2], int n_fresh, int64_t now,
+    struct keyset *ks, struct tsr_keyrow fresh[2],
+    const struct tsr_keyvault_staged stg[2], int n_fresh, int64_t now,
     struct tsr_keyring_report *rep, struct tsr_why *why)
 {
 	const struct tsr_keyrow *lost_active, *lost_next;
 	enum tsr_err rc;
 
-	keyset_usable(o, ks, now, &lost_active, &lost_next);
+	keyset_usable(st, o, ks, now, &lost_active, &lost_next);
 	if (keys_missing(ks) > n_fresh)
 		return tsr_err_why(why, TSR_ERR_CONFLICT,
 		    "signing keys changed concurrently; try again");
 	rep->created = keys_missing(ks);
 	if ((rc = retire_lost(st, o, lost_active, lost_next, now, rep,
 	    why)) != TSR_OK ||
-	    (rc = fill_gaps(st, ks, fresh, now, why)) != TSR_OK ||
+	    (rc = fill_gaps(st, o, ks, fresh, stg, now, why)) != TSR_OK ||
 	    (rc = expire_retired(st, ks, now, rep, why)) != TSR_OK)
 		return rc;
 	tsr_fault("keyring.ensure.before_commit");
@@ -455,6 +494,8 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
     int64_t now, struct tsr_keyring_report *rep, struct tsr_why *why)
 {
 	const struct tsr_keyrow *lost_active, *lost_next;
+	struct tsr_keyvault v = vault_of(o);
+	struct tsr_keyvault_staged stg[2];
 	struct tsr_keyring_report dummy;
 	struct tsr_keyrow fresh[2];
 	struct keyset ks = { 0 };
@@ -465,30 +506,34 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
 		rep = &dummy;
 	memset(rep, 0, sizeof(*rep));
 	memset(fresh, 0, sizeof(fresh));
-	if ((rc = tsr_keyfile_dir_check(o->key_dir, true, why)) != TSR_OK ||
+	memset(stg, 0, sizeof(stg));
+	if ((rc = tsr_keyvault_check(&v, true, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
 		goto out;
-	keyset_usable(o, &ks, now, &lost_active, &lost_next);
+	keyset_usable(st, o, &ks, now, &lost_active, &lost_next);
 	/* Generate outside the transaction: it is the slow part. */
 	for (n_fresh = 0; n_fresh < keys_missing(&ks); n_fresh++)
 		if ((rc = key_create(o, TSR_KEYSTATE_NEXT, now,
-		    &fresh[n_fresh], why)) != TSR_OK)
+		    &fresh[n_fresh], &stg[n_fresh], why)) != TSR_OK)
 			goto out;
 	keyset_free(&ks);
 	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK ||
-	    (rc = ensure_in_tx(st, o, &ks, fresh, n_fresh, now, rep, why)) !=
-	    TSR_OK)
+	    (rc = ensure_in_tx(st, o, &ks, fresh, stg, n_fresh, now, rep,
+	    why)) != TSR_OK)
 		goto out;
 	/* Keys that filled a gap now belong to the store. */
 	for (i = 0; i < rep->created; i++)
-		fresh[i].kid[0] = '\0';
-	rc = destroy_dead_files(o, &ks, now, rep, why);
+		tsr_keyvault_committed(&stg[i]);
+	keyset_free(&ks);
+	/* Sweep what the commit left: rows as they are now. */
+	if ((rc = keyset_read(st, &ks, why)) == TSR_OK)
+		rc = destroy_dead_files(st, o, &ks, now, rep, why);
 out:
 	if (rc != TSR_OK)
 		tsr_store_rollback(st);
-	for (i = 0; i < n_fresh; i++)
-		key_abandon(o, &fresh[i]);
+	for (i = 0; i < 2; i++)
+		key_abandon(o, &stg[i]);
 	keyset_free(&ks);
 	return rc;
 }
@@ -553,14 +598,16 @@ out:
 
 enum tsr_err
 tsr_keyring_load(struct tsr_store *st, const char *key_dir,
-    struct tsr_keyring **out, struct tsr_why *why)
+    const struct tsr_seal_keks *keks, struct tsr_keyring **out,
+    struct tsr_why *why)
 {
+	struct tsr_keyvault v = { key_dir, keks };
 	struct tsr_keyring *kr = NULL;
 	struct keyset ks = { 0 };
 	enum tsr_err rc;
 
 	*out = NULL;
-	if ((rc = tsr_keyfile_dir_check(key_dir, false, why)) != TSR_OK ||
+	if ((rc = tsr_keyvault_check(&v, false, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
 		goto out;
 	if (ks.active == NULL) {
@@ -572,7 +619,7 @@ tsr_keyring_load(struct tsr_store *st, const char *key_dir,
 		goto out;
 	}
 	kr->active_since = ks.active->activated_at;
-	if ((rc = tsr_keyfile_load(key_dir, ks.active->kid, &kr->active,
+	if ((rc = tsr_keyvault_load(&v, st, ks.active->kid, &kr->active,
 	    why)) != TSR_OK ||
 	    (rc = build_published(kr, &ks, why)) != TSR_OK)
 		goto out;

@@ -22,6 +22,7 @@
 
 #include "err.h"
 #include "key.h"
+#include "seal.h"
 #include "store/store.h"
 
 /* Default verification window of a retired key when no server has said
@@ -40,6 +41,9 @@ struct tsr_keyring_opts {
 	const char	*key_dir;
 	int		 bits;			/* for new keys */
 	int64_t		 retire_window_s;	/* retired key stays up */
+	/* Non-NULL: private keys are sealed in the store under these
+	 * key-encryption keys (lib/keyvault.h), not files in key_dir. */
+	const struct tsr_seal_keks *keks;
 };
 
 /* A private key file with no row is an orphan (a crash before its row
@@ -86,10 +90,13 @@ TSR_MUST_CHECK enum tsr_err tsr_keyring_revoke(struct tsr_store *st,
     const struct tsr_keyring_opts *o, const char *kid, int64_t now,
     struct tsr_why *why);
 
-/* Load the serving snapshot: active key with its private half, every
- * published key public.  TSR_ERR_STATE when there is no usable active key. */
+/* Load the serving snapshot: active key with its private half (a file in
+ * key_dir, or sealed in the store when keks is non-NULL), every published
+ * key public.  TSR_ERR_STATE when there is no usable active key;
+ * TSR_ERR_CRYPTO when no KEK of keks unseals it. */
 TSR_MUST_CHECK enum tsr_err tsr_keyring_load(struct tsr_store *st,
-    const char *key_dir, struct tsr_keyring **out, struct tsr_why *why);
+    const char *key_dir, const struct tsr_seal_keks *keks,
+    struct tsr_keyring **out, struct tsr_why *why);
 void tsr_keyring_destroy(struct tsr_keyring *kr);
 
 /* The published keys only, public halves, for tools that verify but never

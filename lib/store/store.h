@@ -50,6 +50,11 @@ TSR_MUST_CHECK enum tsr_err tsr_store_open(const char *dsn,
 /* NULL-safe. */
 void tsr_store_close(struct tsr_store *st);
 
+/* Whether dsn names a database server (a URI) that several hosts may
+ * share, rather than a local file: their private keys must be sealed
+ * in it, since they share no disk. */
+bool tsr_store_dsn_is_server(const char *dsn);
+
 /*
  * Apply the pending embedded migrations in order, each in one
  * transaction, recording them in schema_migrations.  *applied (may be
@@ -139,6 +144,21 @@ TSR_MUST_CHECK enum tsr_err tsr_store_key_transition(struct tsr_store *st,
     const char *kid, enum tsr_keystate from, enum tsr_keystate to,
     int64_t activated_at, int64_t retired_at, int64_t expires_at,
     struct tsr_why *why);
+
+/*
+ * Sealed private keys (lib/seal.h): text that is never a key in clear.
+ * put: add or replace kid's sealed key; NOT_FOUND when there is no
+ * signing key kid, INVALID for text that is not sealed.  get: *sealed is
+ * malloc'd, NOT_FOUND when kid has none.  delete: *deleted (may be NULL)
+ * says whether there was one; none is not an error.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_store_key_secret_put(struct tsr_store *st,
+    const char *kid, const char *sealed, int64_t sealed_at,
+    struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_store_key_secret_get(struct tsr_store *st,
+    const char *kid, char **sealed, struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_store_key_secret_delete(struct tsr_store *st,
+    const char *kid, bool *deleted, struct tsr_why *why);
 
 /* --- the deny-list ------------------------------------------------- */
 

@@ -5,13 +5,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "seal.h"
 #include "serve.h"
 #include "store/store.h"
 
 #define CLI_MAX_OPTS	32
 
 static const char usage_head[] =
-"usage: tessera [--db PATH] [--key-dir DIR] [--json] COMMAND ...\n"
+"usage: tessera [--db PATH|URI] [--key-dir DIR]\n"
+"               [--key-encryption-key FILE[,FILE...]] [--json] COMMAND ...\n"
 "       tessera --version | --help\n"
 "\n";
 
@@ -23,7 +25,7 @@ static const char usage_text[] =
 "  grant add CLIENT AUDIENCE [--scope S]... [--ttl DURATION]\n"
 "  grant list [--client C] [--audience A]\n"
 "  grant remove CLIENT AUDIENCE\n"
-"  key list [--as-stored] | rotate | revoke KID\n"
+"  key list [--as-stored] | rotate | revoke KID | reseal\n"
 "  kek generate FILE\n"
 "  policy export\n"
 "  policy apply FILE [--dry-run] [--prune]\n"
@@ -34,9 +36,14 @@ static const char usage_text[] =
 "  audit [--since 1h] [--client C] [--audience A] [--outcome O] [--limit N]\n"
 "\n"
 "Global options may stand before or after the command.\n"
-"  --db PATH       database file (TESSERA_DB, default tessera.db)\n"
+"  --db PATH|URI   database file, or a postgresql:// URI (TESSERA_DB,\n"
+"                  default tessera.db)\n"
 "  --key-dir DIR   signing key directory (TESSERA_KEY_DIR, default\n"
 "                  keys/signing)\n"
+"  --key-encryption-key FILE[,FILE...]\n"
+"                  keep private keys sealed in the database under these\n"
+"                  keys, the first sealing (TESSERA_KEY_ENCRYPTION_KEY;\n"
+"                  required with PostgreSQL)\n"
 "  --json          machine-readable output\n";
 
 void
@@ -57,6 +64,36 @@ cli_init(struct cli *c)
 	    "tessera.db";
 	c->key_dir = (v = getenv("TESSERA_KEY_DIR")) != NULL && *v ? v :
 	    "keys/signing";
+	c->kek_list = (v = getenv("TESSERA_KEY_ENCRYPTION_KEY")) != NULL &&
+	    *v ? v : NULL;
+}
+
+int
+cli_keks(struct cli *c)
+{
+	struct tsr_why why = { "" };
+	enum tsr_err rc;
+
+	if (c->keks != NULL)
+		return CLI_EXIT_OK;
+	if (c->kek_list == NULL || *c->kek_list == '\0') {
+		if (!tsr_store_dsn_is_server(c->db_path))
+			return CLI_EXIT_OK;	/* the key directory */
+		fprintf(stderr, "tessera: a PostgreSQL store keeps the private "
+		    "keys sealed in the database: give --key-encryption-key "
+		    "FILE (TESSERA_KEY_ENCRYPTION_KEY)\n");
+		return CLI_EXIT_ERR;
+	}
+	if ((rc = tsr_seal_keks_load(c->kek_list, &c->keks, &why)) != TSR_OK)
+		return cli_fail(rc, &why);
+	return CLI_EXIT_OK;
+}
+
+void
+cli_finish(struct cli *c)
+{
+	tsr_seal_keks_destroy(c->keks);
+	c->keks = NULL;
 }
 
 void
@@ -67,7 +104,8 @@ cli_peek(struct cli *c, int argc, char **argv)
 	c->n_words = 0;
 	for (i = 0; i < argc && c->n_words < 2; i++) {
 		if (strcmp(argv[i], "--db") == 0 ||
-		    strcmp(argv[i], "--key-dir") == 0)
+		    strcmp(argv[i], "--key-dir") == 0 ||
+		    strcmp(argv[i], "--key-encryption-key") == 0)
 			i++;		/* skip the value */
 		else if (strncmp(argv[i], "--", 2) != 0)
 			c->words[c->n_words++] = argv[i];
@@ -99,8 +137,9 @@ cli_parse(struct cli *c, int argc, char **argv, const struct args_opt *opts,
 		{ .name = "db", .value = &c->db_path },
 		{ .name = "key-dir", .value = &c->key_dir },
 		{ .name = "json", .flag = &c->json },
+		{ .name = "key-encryption-key", .value = &c->kek_list },
 	};
-	size_t n = 3, max = sizeof(c->words) / sizeof(c->words[0]);
+	size_t n = 4, max = sizeof(c->words) / sizeof(c->words[0]);
 
 	for (; opts != NULL && opts->name != NULL && n < CLI_MAX_OPTS - 1;
 	    opts++)

@@ -23,6 +23,9 @@
 struct cli {
 	const char	*db_path;	/* --db, TESSERA_DB */
 	const char	*key_dir;	/* --key-dir, TESSERA_KEY_DIR */
+	/* --key-encryption-key FILE[,FILE...], TESSERA_KEY_ENCRYPTION_KEY */
+	const char	*kek_list;
+	struct tsr_seal_keks *keks;	/* loaded by cli_keks */
 	bool		 json;		/* --json */
 	const char	*words[8];	/* positional words, command first */
 	size_t		 n_words;
@@ -63,6 +66,17 @@ int cli_fail(enum tsr_err rc, const struct tsr_why *why);
 /* Open the store and apply pending migrations; on failure prints and
  * returns CLI_EXIT_ERR (and *st is NULL). */
 int cli_open(const struct cli *c, struct tsr_store **st);
+
+/*
+ * The key-encryption keys for private keys sealed in the store: loaded
+ * from --key-encryption-key into c->keks (freed by cli_finish), or NULL
+ * for the key directory.  A database server needs them (no shared
+ * disk).  Prints and returns CLI_EXIT_ERR on failure.
+ */
+int cli_keks(struct cli *c);
+
+/* Free what the command loaded. */
+void cli_finish(struct cli *c);
 
 /* Print doc (stolen) as one JSON document on stdout. */
 int cli_print_json(json_t *doc);

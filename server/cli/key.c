@@ -1,4 +1,4 @@
-/* The key subcommands: list, rotate, revoke. */
+/* The key subcommands: list, rotate, revoke, reseal. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "key.h"
 #include "keyring.h"
+#include "keyvault.h"
 #include "store/store.h"
 
 /* A setting recorded by the server, or its default when none has been. */
@@ -38,6 +39,7 @@ key_prepare(const struct cli *c, struct tsr_store *st,
 
 	memset(o, 0, sizeof(*o));
 	o->key_dir = c->key_dir;
+	o->keks = c->keks;
 	if ((rc = setting_or(st, "key_bits", TSR_KEY_DEFAULT_BITS, &bits,
 	    why)) != TSR_OK ||
 	    (rc = setting_or(st, TSR_KEYRING_SETTING_WINDOW,
@@ -98,6 +100,7 @@ key_list(struct cli *c, int argc, char **argv)
 	int ex;
 
 	if ((ex = cli_parse(c, argc, argv, opts, 2, 2)) != 0 ||
+	    (!as_stored && (ex = cli_keks(c)) != 0) ||
 	    (ex = cli_open(c, &st)) != 0)
 		return ex;
 	/* --as-stored: the rows as they are, without the upkeep (expiry,
@@ -126,7 +129,7 @@ key_rotate(struct cli *c, int argc, char **argv)
 	int ex;
 
 	if ((ex = cli_parse(c, argc, argv, NULL, 2, 2)) != 0 ||
-	    (ex = cli_open(c, &st)) != 0)
+	    (ex = cli_keks(c)) != 0 || (ex = cli_open(c, &st)) != 0)
 		return ex;
 	if ((rc = key_prepare(c, st, &o, &why)) == TSR_OK)
 		rc = tsr_keyring_rotate(st, &o, NULL, time(NULL), kid, &why);
@@ -149,7 +152,7 @@ key_revoke(struct cli *c, int argc, char **argv)
 	int ex;
 
 	if ((ex = cli_parse(c, argc, argv, NULL, 3, 3)) != 0 ||
-	    (ex = cli_open(c, &st)) != 0)
+	    (ex = cli_keks(c)) != 0 || (ex = cli_open(c, &st)) != 0)
 		return ex;
 	if ((rc = key_prepare(c, st, &o, &why)) == TSR_OK)
 		rc = tsr_keyring_revoke(st, &o, c->words[2], time(NULL), &why);
@@ -163,12 +166,46 @@ key_revoke(struct cli *c, int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+/* Seal every private key again under the first KEK: the second step
+ * of a KEK rotation, after listing the new KEK first. */
+static int
+key_reseal(struct cli *c, int argc, char **argv)
+{
+	struct tsr_keyvault v;
+	struct tsr_why why = { "" };
+	struct tsr_store *st = NULL;
+	enum tsr_err rc;
+	int ex, n = 0;
+
+	if ((ex = cli_parse(c, argc, argv, NULL, 2, 2)) != 0)
+		return ex;
+	if (c->kek_list == NULL || *c->kek_list == '\0') {
+		fprintf(stderr, "tessera: key reseal needs "
+		    "--key-encryption-key NEW[,OLD...]\n");
+		return CLI_EXIT_USAGE;
+	}
+	if ((ex = cli_keks(c)) != 0 || (ex = cli_open(c, &st)) != 0)
+		return ex;
+	v.dir = c->key_dir;
+	v.keks = c->keks;
+	rc = tsr_keyvault_reseal(&v, st, time(NULL), &n, &why);
+	tsr_store_close(st);
+	if (rc != TSR_OK)
+		return cli_fail(rc, &why);
+	if (c->json)
+		return cli_print_json(json_pack("{s:i}", "resealed", n));
+	printf("resealed %d private key(s) under the first "
+	    "key-encryption key\n", n);
+	return CLI_EXIT_OK;
+}
+
 int
 cli_key(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_verb verbs[] = {
 		{ "list", key_list }, { "rotate", key_rotate },
-		{ "revoke", key_revoke }, { NULL, NULL },
+		{ "revoke", key_revoke }, { "reseal", key_reseal },
+		{ NULL, NULL },
 	};
 
 	return cli_dispatch(c, argc, argv, verbs, 1);

@@ -50,6 +50,7 @@ main(int argc, char **argv)
 		return help(&c, argc - 1, argv + 1);
 	cli_peek(&c, argc - 1, argv + 1);
 	ex = cli_dispatch(&c, argc - 1, argv + 1, commands, 0);
+	cli_finish(&c);
 	gnutls_global_deinit();
 	return ex;
 }

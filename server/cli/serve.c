@@ -288,5 +288,8 @@ cli_serve(struct cli *c, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	cfg.db_path = c->db_path;
 	cfg.key_dir = c->key_dir;
+	if ((ex = cli_keks(c)) != 0)
+		return ex;
+	cfg.keks = c->keks;
 	return daemon_run(&cfg) == 0 ? CLI_EXIT_OK : CLI_EXIT_ERR;
 }

@@ -86,6 +86,7 @@ keyring_opts(const struct server *s)
 {
 	struct tsr_keyring_opts o = {
 		.key_dir = s->cfg.key_dir,
+		.keks = s->cfg.keks,
 		.bits = s->cfg.key_bits,
 		/* retired keys stay for max token TTL + clock skew. */
 		.retire_window_s = s->cfg.token_ttl_s + s->cfg.clock_skew_s,

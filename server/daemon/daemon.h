@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "seal.h"
 #include "tls.h"
 
 #define DAEMON_MAX_ISSUER	512
@@ -16,6 +17,8 @@
 struct daemon_config {
 	const char	*db_path;
 	const char	*key_dir;
+	/* Non-NULL: private keys sealed in the store, not in key_dir. */
+	const struct tsr_seal_keks *keks;
 	const char	*listen_addr;		/* IPv4, "127.0.0.1" */
 	uint16_t	 listen_port;		/* 0: any free port */
 	char		 issuer[DAEMON_MAX_ISSUER]; /* "": https://ADDR:PORT */

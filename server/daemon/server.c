@@ -153,7 +153,8 @@ server_keys_load(struct server *s, struct tsr_store *st)
 	struct tsr_keyring *kr;
 	struct snap *sn;
 
-	if (tsr_keyring_load(st, s->cfg.key_dir, &kr, &why) != TSR_OK) {
+	if (tsr_keyring_load(st, s->cfg.key_dir, s->cfg.keks, &kr, &why) !=
+	    TSR_OK) {
 		log_warnx("cannot load the signing keys: %s", why.msg);
 		return -1;
 	}

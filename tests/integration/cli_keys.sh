@@ -18,7 +18,7 @@ keys_state() {
 		fail "$desc" "$(_show_run tsr key list --json)"
 		return
 	fi
-	if msg=$("$TSR_PYTHON" - "$T/out" "$KEYS" <<'PY' 2>&1
+	if msg=$("$TSR_PYTHON" - "$T/out" "$(key_view)" <<'PY' 2>&1
 import json, os, re, stat, sys
 from jwcrypto import jwk
 doc, keydir = sys.argv[1:3]
@@ -102,7 +102,7 @@ is "after rotate: the old active key is retired" "$(state_of "$a0")" retired
 isnt "after rotate: a new next key" "$NEXT" "$a0"
 is "after rotate: three keys" "$(nkeys)" 3
 ok "after rotate: the retired key's private file is gone" \
-    test ! -e "$KEYS/$a0.pem"
+    private_key_absent "$a0"
 a1=$ACTIVE n1=$NEXT
 
 # --- revoke the next key ---------------------------------------------------
@@ -121,7 +121,8 @@ is "after revoking active: it is revoked" "$(state_of "$a1")" revoked
 is "after revoking active: the old next key is active" "$ACTIVE" "$n2"
 isnt "after revoking active: a new next key" "$NEXT" "$n2"
 is "after revoking active: five keys" "$(nkeys)" 5
-ok "after revoking active: its private file is gone" test ! -e "$KEYS/$a1.pem"
+ok "after revoking active: its private file is gone" \
+    private_key_absent "$a1"
 
 # --- revoke a retired key, and a revoked one -------------------------------
 ok "key revoke of a retired key" tsr key revoke "$a0"
@@ -132,13 +133,20 @@ bad_input "key revoke of a key already revoked" "$DB" tsr key revoke "$a0"
 # --- a missing key directory is made 0700, the environment names it --------
 DB2=$T/env.db
 ok "TESSERA_DB/TESSERA_KEY_DIR: migrate" \
-    env TESSERA_DB="$DB2" TESSERA_KEY_DIR="$T/newkeys" "$TSR_BIN" migrate
+    env -u TESSERA_KEY_ENCRYPTION_KEY TESSERA_DB="$DB2" \
+    TESSERA_KEY_DIR="$T/newkeys" "$TSR_BIN" migrate
 ok "TESSERA_KEY_DIR: key list makes a missing key directory" \
-    env TESSERA_DB="$DB2" TESSERA_KEY_DIR="$T/newkeys" "$TSR_BIN" key list --json
+    env -u TESSERA_KEY_ENCRYPTION_KEY TESSERA_DB="$DB2" \
+    TESSERA_KEY_DIR="$T/newkeys" "$TSR_BIN" key list --json
 is "the new key directory is mode 0700" "$(file_mode "$T/newkeys")" 700
 is "the new key directory holds two key files" \
     "$(find "$T/newkeys" -name '*.pem' | wc -l)" 2
-ok "the first store's key directory is untouched" \
-    test "$(find "$KEYS" -name '*.pem' | wc -l)" -eq 2
+if pg_mode; then
+	ok "sealed keys: the key directory holds no private key" \
+	    test "$(find "$KEYS" -name '*.pem' | wc -l)" -eq 0
+else
+	ok "the first store's key directory is untouched" \
+	    test "$(find "$KEYS" -name '*.pem' | wc -l)" -eq 2
+fi
 
 done_testing

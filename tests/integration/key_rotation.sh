@@ -225,7 +225,8 @@ assert late == [], late
 json_check "key list after the run: only active and next keys have files" "
 import os
 want = sorted(k['kid'] + '.pem' for k in d['keys'] if k['state'] in ('active', 'next'))
-assert sorted(os.listdir('$KEYS')) == want, (os.listdir('$KEYS'), want)
+kd = '$(key_view)'
+assert sorted(os.listdir(kd)) == want, (os.listdir(kd), want)
 "
 
 # --- the CLI changes the keys of a running server --------------------------
@@ -298,7 +299,7 @@ else
 	    "token kid $KID, want $new after ${POLL_MS} ms"
 fi
 ok "rotate: the retired key is still in the JWKS" jwks_has "$a"
-ok "rotate: the retired key's file is destroyed" test ! -e "$KEYS/$a.pem"
+ok "rotate: the retired key's file is destroyed" private_key_absent "$a"
 
 stop_server
 is "the server stops cleanly" "$SERVER_STATUS" 0

@@ -29,7 +29,7 @@ TSR_SRCDIR=${TSR_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 TSR_PYTHON=${TSR_PYTHON:-/usr/bin/python3}
 export TSR_SRCDIR TSR_PYTHON
 # Tests choose the store explicitly; the caller's settings must not leak in.
-unset TESSERA_DB TESSERA_KEY_DIR
+unset TESSERA_DB TESSERA_KEY_DIR TESSERA_KEY_ENCRYPTION_KEY
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/tsr-it.XXXXXX")
 TSR_WRAPPER=${TSR_WRAPPER:-}
@@ -52,9 +52,11 @@ fi
 export TSR_BIN
 DB=$T/t.db
 KEYS=$T/keys
+KEK=
 SERVER_PID=
 _tap_n=0
 _tap_failed=0
+TSR_PG_DIR=
 
 _lib_cleanup() {
 	if [ -n "$SERVER_PID" ]; then
@@ -63,6 +65,7 @@ _lib_cleanup() {
 		    kill -KILL "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
 	fi
+	[ -n "$TSR_PG_DIR" ] && "$TSR_SRCDIR/tests/pg/pg-stop" "$TSR_PG_DIR"
 	chmod -R u+rwx "$T" 2>/dev/null
 	rm -rf "$T"
 }
@@ -227,6 +230,78 @@ bail() { echo "Bail out! $*"; exit 1; }
 TSR_TEST_STORE=${TSR_TEST_STORE:-sqlite}
 sqlite_store() { [ "$TSR_TEST_STORE" = sqlite ]; }
 
+# With TSR_TEST_STORE=postgres: a throwaway PostgreSQL cluster
+# (tests/pg/pg-start) for this script alone, stopped on exit; $DB is its
+# URI and private keys are sealed in it under a key-encryption key ($KEK,
+# exported as TESSERA_KEY_ENCRYPTION_KEY).  Without the PostgreSQL server
+# programs the script is a TAP skip.
+pg_mode() { [ "$TSR_TEST_STORE" = postgres ]; }
+if pg_mode; then
+	if [ ! -x "${TSR_PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ]; then
+		echo "1..0 # SKIP PostgreSQL server programs not installed"
+		exit 0
+	fi
+	_pg=$("$TSR_SRCDIR/tests/pg/pg-start") || {
+		echo "Bail out! pg-start failed"
+		exit 1
+	}
+	eval "$_pg"
+	unset _pg
+	DB=$TSR_PG_DSN
+	KEK=$T/kek
+	"$TSR_BIN" kek generate "$KEK" >/dev/null ||
+	    { echo "Bail out! kek generate failed"; exit 1; }
+	export TESSERA_KEY_ENCRYPTION_KEY=$KEK
+fi
+
+# sql DB STATEMENT: rows of columns separated by "|", with psql: for the
+# PostgreSQL tests' own checks of what the CLI does not show (sealed keys)
+sql() { psql "$1" -X -q -At -v ON_ERROR_STOP=1 -c "$2"; }
+
+# private_key_present KID: the private half of KID is kept (a file in
+# $KEYS, or sealed in the database); private_key_absent: the opposite
+private_key_present() {
+	if pg_mode; then
+		[ "$(sql "$DB" "SELECT count(*) FROM sealed_keys
+		    WHERE kid = '$1'")" = 1 ]
+	else
+		test -e "$KEYS/$1.pem"
+	fi
+}
+private_key_absent() { ! private_key_present "$1"; }
+
+# key_view: a directory holding the private keys as the key directory
+# would, <kid>.pem mode 0600, printed.  With a key directory, $KEYS; on
+# PostgreSQL each sealed key unsealed with $KEK (AES-256-GCM, AAD the
+# kid) into a new directory, plus a file KEY-DIR-NOT-EMPTY if $KEYS holds
+# anything: sealed keys are never files.
+key_view() {
+	if ! pg_mode; then
+		echo "$KEYS"
+		return
+	fi
+	local dir
+	dir=$(mktemp -d "$T/view.XXXXXX")
+	[ -z "$(ls -A "$KEYS" 2>/dev/null)" ] || : >"$dir/KEY-DIR-NOT-EMPTY"
+	sql "$DB" 'SELECT kid, sealed FROM sealed_keys' |
+	    "$TSR_PYTHON" -c '
+import base64, os, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+kek = open(sys.argv[1], "rb").read()
+for line in sys.stdin:
+    kid, text = line.strip().split("|")
+    b = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    assert b[0] == 1, "version"
+    pem = AESGCM(kek).decrypt(b[9:21], b[21:], kid.encode())
+    fd = os.open(os.path.join(sys.argv[2], kid + ".pem"),
+                 os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, pem)
+    os.close(fd)
+' "$KEK" "$dir" || echo "key_view: cannot unseal" >&2
+	chmod 0700 "$dir"
+	echo "$dir"
+}
+
 # skip DESC REASON: a TAP line for a check that does not apply here
 skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1 # SKIP $2"; }
 
@@ -337,6 +412,10 @@ tsr() { "$TSR_BIN" --db "$DB" --key-dir "$KEYS" "$@"; }
 
 # fresh_store: a new migrated database and an empty 0700 key directory
 fresh_store() {
+	if pg_mode; then
+		sql "$DB" 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' \
+		    2>/dev/null || bail "cannot empty the database"
+	fi
 	rm -rf "$DB" "$DB-wal" "$DB-shm" "$KEYS"
 	mkdir -m 0700 "$KEYS"
 	"$TSR_BIN" --db "$DB" --key-dir "$KEYS" migrate >/dev/null ||

@@ -67,15 +67,16 @@ for f in "$mig"/postgresql/*.sql; do
 done
 
 # --- the same schema as SQLite's ------------------------------------------
-sqlite3 -batch "$W/s.db" <"$mig/0001_init.sql" &&
-    sqlite3 -batch "$W/s.db" <"$mig/0002_revocations.sql" ||
-    bail "the SQLite migrations do not apply"
+for f in "$mig"/sqlite/*.sql; do
+	sqlite3 -batch "$W/s.db" <"$f" ||
+	    bail "the SQLite migration $(basename "$f") does not apply"
+done
 lite_cols=$(sqlite3 -batch "$W/s.db" "SELECT m.name || '|' || p.name
     FROM sqlite_master m, pragma_table_info(m.name) p
     WHERE m.type = 'table' ORDER BY m.name, p.cid")
 pg_cols=$(q "SELECT table_name || '|' || column_name
     FROM information_schema.columns WHERE table_schema = 'public'
-    AND table_name <> 'sealed_keys' ORDER BY table_name, ordinal_position")
+    ORDER BY table_name, ordinal_position")
 is "same tables and columns as SQLite" "$pg_cols" "$lite_cols"
 lite_idx=$(sqlite3 -batch "$W/s.db" "SELECT name FROM sqlite_master
     WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")

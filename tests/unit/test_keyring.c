@@ -44,7 +44,7 @@ has_file(const char *kid)
 static void
 test_lifecycle(struct tsr_store *st)
 {
-	struct tsr_keyring_opts o = { keydir, 2048, 60 };
+	struct tsr_keyring_opts o = { keydir, 2048, 60, NULL };
 	char a1[TSR_KEY_KID_BUF], n1[TSR_KEY_KID_BUF], a2[TSR_KEY_KID_BUF];
 	char n2[TSR_KEY_KID_BUF], got[TSR_KEY_KID_BUF];
 	struct tsr_keyring *kr = NULL;
@@ -62,7 +62,7 @@ test_lifecycle(struct tsr_store *st)
 	CHECK_INT(rep.created, 0);
 
 	/* The serving snapshot publishes both and signs with the active. */
-	CHECK_INT(tsr_keyring_load(st, keydir, &kr, &why), TSR_OK);
+	CHECK_INT(tsr_keyring_load(st, keydir, NULL, &kr, &why), TSR_OK);
 	CHECK_STR(tsr_key_kid(tsr_keyring_active(kr)), a1);
 	CHECK(tsr_keyring_find(kr, n1) != NULL);
 	CHECK(tsr_keyring_find(kr, "nope") == NULL);
@@ -107,7 +107,7 @@ test_lifecycle(struct tsr_store *st)
 static void
 test_loose_dir(struct tsr_store *st)
 {
-	struct tsr_keyring_opts o = { keydir, 2048, 60 };
+	struct tsr_keyring_opts o = { keydir, 2048, 60, NULL };
 
 	/* Like ssh: a key directory others can read is refused. */
 	CHECK_INT(chmod(keydir, 0755), 0);
