@@ -40,7 +40,7 @@ struct serve_opt {
 enum serve_id {
 	O_LISTEN, O_CERT, O_KEY, O_CA, O_CRL, O_ISSUER, O_TTL, O_PERIOD,
 	O_MAX_AGE, O_SKEW, O_BITS, O_THREADS, O_LOG, O_RETENTION, O_RATE,
-	O_CONNS, O_PER_IP, O_TIMEOUT, O_N
+	O_CONNS, O_PER_IP, O_TIMEOUT, O_STALE, O_N
 };
 
 /* In the order of the usage.  Connection limits suit one busy issuer;
@@ -68,6 +68,9 @@ static const struct serve_opt serve_opts[O_N] = {
 	    65536 },
 	[O_TIMEOUT] = { "connection-timeout", NULL, "30s", SERVE_DURATION, 0,
 	    3600 },
+	/* How long a store outage is ridden out from memory. */
+	[O_STALE] = { "max-staleness", NULL, "5m", SERVE_DURATION, 0,
+	    86400 },
 };
 
 /* The options' text, defaults filled in, and the numbers in it. */
@@ -248,6 +251,7 @@ make_config(struct serve_vals *v, struct daemon_config *cfg, char *addr,
 	cfg->conn_limit = (unsigned)v->num[O_CONNS];
 	cfg->per_ip_limit = (unsigned)v->num[O_PER_IP];
 	cfg->conn_timeout_s = (unsigned)v->num[O_TIMEOUT];
+	cfg->max_staleness_s = v->num[O_STALE];
 	return 0;
 }
 

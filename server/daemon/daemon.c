@@ -1,7 +1,9 @@
 /*
  * daemon: the server's life: start-up checks, the loop that polls
  * the store, rotates keys and reloads TLS credentials, and a draining
- * shutdown.
+ * shutdown.  The store must answer at start; later it may go away: the
+ * loop then keeps the snapshots it has, says so through health, and
+ * reconnects by itself.
  */
 #include "daemon.h"
 
@@ -19,6 +21,7 @@
 #include <unistd.h>
 
 #include "auditq.h"
+#include "conn.h"
 #include "http.h"
 #include "key.h"
 #include "keyring.h"
@@ -134,14 +137,14 @@ prepare_store(struct server *s, struct tsr_store *st)
 	if (server_policy_load(s, st) != 0 || server_keys_load(s, st) != 0 ||
 	    server_deny_load(s, st) != 0)
 		return -1;
-	atomic_store(&s->db_ok, true);
+	health_read(&s->health, true, time(NULL));
 	return 0;
 }
 
 /* What the loop keeps between ticks. */
 struct loop {
 	struct server	*s;
-	struct tsr_store *st;
+	struct conn	 poll;		/* the poller's connection */
 	struct http	*http;
 	struct http	*old;		/* replaced daemon, draining */
 	time_t		 old_since;
@@ -149,7 +152,9 @@ struct loop {
 	struct watch	 watch;
 	/* Key upkeep runs beside the loop, on a connection of its own, so
 	 * that polling never waits for a key to be generated. */
-	struct tsr_store *tend_st;
+	struct conn	 tend;
+	struct tsr_store *tend_st;	/* tend's, while a run is on */
+	bool		 tend_db_err;	/* the run met a database error */
 	pthread_t	 tend_thread;
 	bool		 tend_started;
 	atomic_bool	 tend_busy;
@@ -157,27 +162,53 @@ struct loop {
 	time_t		 last_ensure;
 };
 
-/* Reload the snapshots whose tables changed (CLI, another server). */
+/* Reload the snapshots whose counters moved; -1 when a load failed. */
+static int
+refresh(struct loop *l, struct tsr_store *st, const struct tsr_store_gens *g)
+{
+	int ret = 0;
+
+	if (g->policy != l->gens.policy) {
+		if (server_policy_load(l->s, st) == 0)
+			l->gens.policy = g->policy;
+		else
+			ret = -1;
+	}
+	if (g->keys != l->gens.keys) {
+		if (server_keys_load(l->s, st) == 0)
+			l->gens.keys = g->keys;
+		else
+			ret = -1;
+	}
+	if (g->revocations != l->gens.revocations) {
+		if (server_deny_load(l->s, st) == 0)
+			l->gens.revocations = g->revocations;
+		else
+			ret = -1;
+	}
+	return ret;
+}
+
+/* Reload the snapshots whose tables changed (CLI, another server); a
+ * failure drops the connection, to be opened again. */
 static void
 poll_store(struct loop *l)
 {
 	struct tsr_why why = { "" };
 	struct tsr_store_gens g;
+	struct tsr_store *st;
+	bool ok = false;
 
-	if (tsr_store_generations(l->st, &g, &why) != TSR_OK) {
-		if (atomic_exchange(&l->s->db_ok, false))
-			log_warnx("database unreachable: %s", why.msg);
-		return;
+	if ((st = conn_get(&l->poll)) != NULL) {
+		ok = tsr_store_generations(st, &g, &why) == TSR_OK &&
+		    refresh(l, st, &g) == 0;
+		if (!ok) {
+			if (why.msg[0] != '\0')
+				log_warnx("poll: %s", why.msg);
+			conn_fail(&l->poll);
+		}
 	}
-	if (!atomic_exchange(&l->s->db_ok, true))
-		log_info("database reachable again");
-	if (g.policy != l->gens.policy && server_policy_load(l->s, l->st) == 0)
-		l->gens.policy = g.policy;
-	if (g.keys != l->gens.keys && server_keys_load(l->s, l->st) == 0)
-		l->gens.keys = g.keys;
-	if (g.revocations != l->gens.revocations &&
-	    server_deny_load(l->s, l->st) == 0)
-		l->gens.revocations = g.revocations;
+	health_read(&l->s->health, ok, time(NULL));
 }
 
 /* Entries whose tokens have all expired leave the deny-list; audit
@@ -188,15 +219,19 @@ purge_old(struct loop *l, time_t now)
 	struct tsr_why why = { "" };
 	int purged = 0;
 
-	if (tsr_store_revocation_purge(l->tend_st, now, &purged, &why) != TSR_OK)
+	if (tsr_store_revocation_purge(l->tend_st, now, &purged, &why) !=
+	    TSR_OK) {
 		log_warnx("cannot purge the deny-list: %s", why.msg);
-	else if (purged > 0)
+		l->tend_db_err = true;
+		return;
+	}
+	if (purged > 0)
 		log_info("purged %d expired deny-list entries", purged);
-	tsr_err_clear(&why);
 	if (tsr_store_audit_purge(l->tend_st,
-	    now - l->s->cfg.audit_retention_s, &purged, &why) != TSR_OK)
+	    now - l->s->cfg.audit_retention_s, &purged, &why) != TSR_OK) {
 		log_warnx("cannot purge the audit trail: %s", why.msg);
-	else if (purged > 0)
+		l->tend_db_err = true;
+	} else if (purged > 0)
 		log_info("purged %d audit event(s) past retention", purged);
 }
 
@@ -227,6 +262,7 @@ rotate_if_due(struct loop *l, time_t now)
 		log_info("rotated signing keys: %s retired", active);
 	else if (rc != TSR_ERR_CONFLICT)
 		log_warnx("rotation failed: %s", tsr_err_text(&why, rc));
+	l->tend_db_err |= rc == TSR_ERR_DB;
 	return rc == TSR_OK;
 }
 
@@ -248,6 +284,7 @@ upkeep_if_due(struct loop *l, time_t now)
 		report_keys(&rep);
 	else if (rc != TSR_ERR_CONFLICT)
 		log_warnx("key upkeep failed: %s", tsr_err_text(&why, rc));
+	l->tend_db_err |= rc == TSR_ERR_DB;
 	return rc == TSR_OK && (rep.created > 0 || rep.expired > 0 ||
 	    rep.note[0] != '\0');
 }
@@ -264,11 +301,23 @@ tend_main(void *arg)
 	 * from the loop keep the normal priority.) */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
 	    DAEMON_KEYGEN_NICE);
+	/* Scheduled rotation and upkeep wait for the store: a rotation
+	 * half seen by the other servers is worse than a late one. */
+	if (health_get(&l->s->health, l->tend_now, NULL) != HEALTH_OK ||
+	    (l->tend_st = conn_get(&l->tend)) == NULL) {
+		atomic_store(&l->tend_busy, false);
+		return NULL;
+	}
+	l->tend_db_err = false;
 	changed = rotate_if_due(l, l->tend_now);
 	changed |= upkeep_if_due(l, l->tend_now);
 	/* Publish at once: the JWKS must not lag the store by a poll. */
-	if (changed)
-		(void)server_keys_load(l->s, l->tend_st);
+	if (changed && !l->tend_db_err &&
+	    server_keys_load(l->s, l->tend_st) != 0)
+		l->tend_db_err = true;
+	if (l->tend_db_err)
+		conn_fail(&l->tend);
+	l->tend_st = NULL;
 	atomic_store(&l->tend_busy, false);
 	return NULL;
 }
@@ -454,19 +503,21 @@ start(struct server *s, struct loop *l)
 	server_creds_publish(s, sn);
 	tls_creds_log(creds);
 	watch_open(&l->watch, &s->cfg.tls);
-	if (tsr_store_open(s->cfg.db_path, &l->st, &why) != TSR_OK ||
-	    tsr_store_open(s->cfg.db_path, &l->tend_st, &why) != TSR_OK ||
+	if (conn_open(&l->poll, s->cfg.db_path, "poller", &why) != TSR_OK ||
+	    conn_open(&l->tend, s->cfg.db_path, "key upkeep", &why) !=
+	    TSR_OK ||
 	    revoker_open(&s->revoker, s->cfg.db_path, &why) != TSR_OK) {
 		log_warnx("%s", why.msg);
 		return -1;
 	}
 	/* The counters first: a change after them is seen by the first poll. */
-	if (tsr_store_migrate(l->st, NULL, &why) != TSR_OK ||
-	    tsr_store_generations(l->st, &l->gens, &why) != TSR_OK) {
+	if (tsr_store_migrate(l->poll.st, NULL, &why) != TSR_OK ||
+	    tsr_store_generations(l->poll.st, &l->gens, &why) != TSR_OK) {
 		log_warnx("%s", why.msg);
 		return -1;
 	}
-	if (prepare_store(s, l->st) != 0 || (fd = open_listener(&s->cfg)) < 0)
+	if (prepare_store(s, l->poll.st) != 0 ||
+	    (fd = open_listener(&s->cfg)) < 0)
 		return -1;
 	if (s->cfg.issuer[0] == '\0')
 		(void)snprintf(s->cfg.issuer, sizeof(s->cfg.issuer),
@@ -505,8 +556,8 @@ daemon_run(const struct daemon_config *cfg)
 	if (ret == 0)
 		log_info("stopped");
 	watch_close(&l.watch);
-	tsr_store_close(l.st);
-	tsr_store_close(l.tend_st);
+	conn_close(&l.poll);
+	conn_close(&l.tend);
 	metrics_destroy(s.metrics);
 	ratelimit_destroy(s.ratelimit);
 	server_finish(&s);

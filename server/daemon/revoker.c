@@ -9,20 +9,20 @@ void
 revoker_init(struct revoker *rv)
 {
 	pthread_mutex_init(&rv->mu, NULL);
-	rv->st = NULL;
+	rv->conn.st = NULL;
+	rv->conn.dsn = NULL;
 }
 
 enum tsr_err
 revoker_open(struct revoker *rv, const char *db_path, struct tsr_why *why)
 {
-	return tsr_store_open(db_path, &rv->st, why);
+	return conn_open(&rv->conn, db_path, "revoker", why);
 }
 
 void
 revoker_finish(struct revoker *rv)
 {
-	tsr_store_close(rv->st);
-	rv->st = NULL;
+	conn_close(&rv->conn);
 	pthread_mutex_destroy(&rv->mu);
 }
 
@@ -32,19 +32,27 @@ revoker_add(struct revoker *rv, const struct tsr_revocation *r,
 {
 	struct tsr_revocation entry = *r;
 	struct tsr_why why = { "" };
+	struct tsr_store *st;
 	int64_t skew = 0;
 	int ret = -1;
 
 	pthread_mutex_lock(&rv->mu);
+	if ((st = conn_get(&rv->conn)) == NULL) {
+		log_warnx("cannot revoke: the database is unreachable");
+		goto out;
+	}
 	/* Keep it while any server sharing the store may accept the token. */
-	if (tsr_store_setting_get(rv->st, TSR_KEYRING_SETTING_SKEW, &skew,
+	if (tsr_store_setting_get(st, TSR_KEYRING_SETTING_SKEW, &skew,
 	    NULL) != TSR_OK || skew < skew_s)
 		skew = skew_s;
 	entry.expires_at = r->expires_at + skew;
-	if (tsr_store_revocation_add(rv->st, &entry, NULL, &why) != TSR_OK)
+	if (tsr_store_revocation_add(st, &entry, NULL, &why) != TSR_OK) {
 		log_warnx("cannot revoke: %s", why.msg);
-	else
-		ret = publish(arg, rv->st);
+		conn_fail(&rv->conn);
+	} else if ((ret = publish(arg, st)) != 0) {
+		conn_fail(&rv->conn);
+	}
+out:
 	pthread_mutex_unlock(&rv->mu);
 	return ret;
 }
