@@ -301,3 +301,25 @@ tsr_store_audit_purge(struct tsr_store *st, int64_t before, int *purged,
 	return faulted(why) ? TSR_ERR_DB :
 	    st->ops->audit_purge(st, before, purged, why);
 }
+
+enum tsr_err
+tsr_store_listen(struct tsr_store *st, int *fd, struct tsr_why *why)
+{
+	*fd = -1;
+	if (st->ops->listen == NULL)
+		return tsr_err_why(why, TSR_ERR_STATE, "the %s store does not "
+		    "notify changes", st->ops->name);
+	return faulted(why) ? TSR_ERR_DB : st->ops->listen(st, fd, why);
+}
+
+enum tsr_err
+tsr_store_listen_drain(struct tsr_store *st, unsigned *areas,
+    struct tsr_why *why)
+{
+	*areas = 0;
+	if (st->ops->listen_drain == NULL)
+		return tsr_err_why(why, TSR_ERR_STATE, "the %s store does not "
+		    "notify changes", st->ops->name);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->listen_drain(st, areas, why);
+}

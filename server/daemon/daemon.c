@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@
 #include "watch.h"
 
 #define DAEMON_POLL_MS		250	/* changes seen within 1 s */
+/* With a listener, changes arrive as they are committed; the generation
+ * poll is a safety net for a notification lost with its connection. */
+#define DAEMON_SAFETY_POLL_MS	2000
 #define DAEMON_ENSURE_S		2	/* expiry of retired keys */
 #define DAEMON_DRAIN_S		10	/* SIGTERM: wait for requests */
 #define DAEMON_KEYGEN_NICE	10	/* key generation yields to requests */
@@ -149,6 +153,12 @@ struct loop {
 	struct http	*old;		/* replaced daemon, draining */
 	time_t		 old_since;
 	struct tsr_store_gens gens;	/* as last published */
+	int64_t		 next_poll_ms;	/* monotonic */
+	int64_t		 next_tick_ms;
+	/* Pushed changes (PostgreSQL): a connection of its own. */
+	struct conn	 lconn;
+	int		 lfd;		/* readable on a change; -1: none */
+	bool		 can_listen;	/* the engine notifies changes */
 	struct watch	 watch;
 	/* Key upkeep runs beside the loop, on a connection of its own, so
 	 * that polling never waits for a key to be generated. */
@@ -209,6 +219,62 @@ poll_store(struct loop *l)
 		}
 	}
 	health_read(&l->s->health, ok, time(NULL));
+}
+
+/* A listener on a connection of its own; false when there is none. */
+static bool
+listen_on(struct loop *l)
+{
+	struct tsr_why why = { "" };
+	struct tsr_store *st;
+	enum tsr_err rc;
+	int fd;
+
+	if (!l->can_listen || l->lfd >= 0 || (st = conn_get(&l->lconn)) == NULL)
+		return false;
+	if ((rc = tsr_store_listen(st, &fd, &why)) == TSR_ERR_STATE) {
+		l->can_listen = false;		/* SQLite: the poll alone */
+		conn_close(&l->lconn);
+		return false;
+	}
+	if (rc != TSR_OK) {
+		log_warnx("listener: %s", why.msg);
+		conn_fail(&l->lconn);
+		return false;
+	}
+	l->lfd = fd;
+	return true;
+}
+
+/* (Re)start the listener.  Notifications sent while it was away are
+ * gone: reload every snapshot at once. */
+static void
+listen_again(struct loop *l)
+{
+	if (!listen_on(l))
+		return;
+	log_info("listener: listening for changes again; full reload");
+	l->gens.policy = l->gens.keys = l->gens.revocations = -1;
+	l->next_poll_ms = 0;
+}
+
+/* The listener's socket is readable: a change, or a lost connection. */
+static void
+on_notify(struct loop *l)
+{
+	struct tsr_why why = { "" };
+	unsigned areas = 0;
+
+	if (tsr_store_listen_drain(l->lconn.st, &areas, &why) != TSR_OK) {
+		log_warnx("listener lost: %s", why.msg);
+		l->lfd = -1;
+		conn_fail(&l->lconn);
+		return;
+	}
+	/* The counters say which snapshots to reload, and keep the safety
+	 * poll from loading them a second time. */
+	if (areas != 0)
+		poll_store(l);
 }
 
 /* Entries whose tokens have all expired leave the deny-list; audit
@@ -402,7 +468,13 @@ tick(struct loop *l)
 		http_stop(l->old);
 		l->old = NULL;
 	}
-	poll_store(l);
+	if (l->lfd < 0)
+		listen_again(l);
+	if (conn_now_ms() >= l->next_poll_ms) {
+		poll_store(l);
+		l->next_poll_ms = conn_now_ms() + (l->lfd >= 0 ?
+		    DAEMON_SAFETY_POLL_MS : DAEMON_POLL_MS);
+	}
 	tend_keys(l, now);
 }
 
@@ -426,15 +498,26 @@ drain(struct loop *l)
 	http_stop(l->http);
 }
 
+/* Wait for a change or the next tick; a signal cuts the wait short. */
 static void
 run_loop(struct loop *l)
 {
-	struct timespec pause = { 0, DAEMON_POLL_MS * 1000 * 1000 };
+	struct pollfd pfd;
+	int n;
 
 	while (!got_term) {
-		nanosleep(&pause, NULL);	/* a signal cuts it short */
-		if (!got_term)
+		pfd.fd = l->lfd;	/* -1: poll only waits */
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, DAEMON_POLL_MS);
+		if (got_term)
+			break;
+		if (n > 0 && l->lfd >= 0)
+			on_notify(l);
+		if (conn_now_ms() >= l->next_tick_ms) {
+			l->next_tick_ms = conn_now_ms() + DAEMON_POLL_MS;
 			tick(l);
+		}
 	}
 	drain(l);
 }
@@ -485,11 +568,39 @@ open_listener(struct daemon_config *cfg)
 	return fd;
 }
 
+/* The connections: the store must answer at start. */
+static int
+open_store(struct server *s, struct loop *l)
+{
+	const char *dsn = s->cfg.db_path;
+	struct tsr_why why = { "" };
+
+	if (conn_open(&l->poll, dsn, "poller", &why) != TSR_OK ||
+	    conn_open(&l->tend, dsn, "key upkeep", &why) != TSR_OK ||
+	    revoker_open(&s->revoker, dsn, &why) != TSR_OK ||
+	    tsr_store_migrate(l->poll.st, NULL, &why) != TSR_OK ||
+	    conn_open(&l->lconn, dsn, "listener", &why) != TSR_OK) {
+		log_warnx("%s", why.msg);
+		return -1;
+	}
+	/* The listener, then the counters, then the snapshots: a change
+	 * after them is notified or seen by the first poll. */
+	l->lfd = -1;
+	l->can_listen = true;
+	if (listen_on(l))
+		log_info("listening for changes; polling every %d ms as a "
+		    "safety net", DAEMON_SAFETY_POLL_MS);
+	if (tsr_store_generations(l->poll.st, &l->gens, &why) != TSR_OK) {
+		log_warnx("%s", why.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 start(struct server *s, struct loop *l)
 {
 	struct tls_creds *creds;
-	struct tsr_why why = { "" };
 	struct snap *sn;
 	char err[512];
 	int fd;
@@ -503,20 +614,7 @@ start(struct server *s, struct loop *l)
 	server_creds_publish(s, sn);
 	tls_creds_log(creds);
 	watch_open(&l->watch, &s->cfg.tls);
-	if (conn_open(&l->poll, s->cfg.db_path, "poller", &why) != TSR_OK ||
-	    conn_open(&l->tend, s->cfg.db_path, "key upkeep", &why) !=
-	    TSR_OK ||
-	    revoker_open(&s->revoker, s->cfg.db_path, &why) != TSR_OK) {
-		log_warnx("%s", why.msg);
-		return -1;
-	}
-	/* The counters first: a change after them is seen by the first poll. */
-	if (tsr_store_migrate(l->poll.st, NULL, &why) != TSR_OK ||
-	    tsr_store_generations(l->poll.st, &l->gens, &why) != TSR_OK) {
-		log_warnx("%s", why.msg);
-		return -1;
-	}
-	if (prepare_store(s, l->poll.st) != 0 ||
+	if (open_store(s, l) != 0 || prepare_store(s, l->poll.st) != 0 ||
 	    (fd = open_listener(&s->cfg)) < 0)
 		return -1;
 	if (s->cfg.issuer[0] == '\0')
@@ -558,6 +656,7 @@ daemon_run(const struct daemon_config *cfg)
 	watch_close(&l.watch);
 	conn_close(&l.poll);
 	conn_close(&l.tend);
+	conn_close(&l.lconn);
 	metrics_destroy(s.metrics);
 	ratelimit_destroy(s.ratelimit);
 	server_finish(&s);
