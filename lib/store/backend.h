@@ -1,6 +1,6 @@
 /*
- * backend: what a storage engine provides.  Each engine (sqlite.c; later
- * PostgreSQL) fills in one struct tsr_store_ops, in the manner of
+ * backend: what a storage engine provides.  Each engine (sqlite.c,
+ * postgresql.c) fills in one struct tsr_store_ops, in the manner of
  * SQLite's VFS, and its connections begin with a struct tsr_store whose
  * ops point at that table.  store.c picks the engine from the DSN and
  * calls through the table; the operations mean what store.h says of the
@@ -64,6 +64,12 @@ struct tsr_store_ops {
 	enum tsr_err (*key_transition)(struct tsr_store *st, const char *kid,
 	    enum tsr_keystate from, enum tsr_keystate to, int64_t activated_at,
 	    int64_t retired_at, int64_t expires_at, struct tsr_why *why);
+	enum tsr_err (*key_secret_put)(struct tsr_store *st, const char *kid,
+	    const char *sealed, int64_t sealed_at, struct tsr_why *why);
+	enum tsr_err (*key_secret_get)(struct tsr_store *st, const char *kid,
+	    char **sealed, struct tsr_why *why);
+	enum tsr_err (*key_secret_delete)(struct tsr_store *st,
+	    const char *kid, bool *deleted, struct tsr_why *why);
 	enum tsr_err (*revocation_add)(struct tsr_store *st,
 	    const struct tsr_revocation *r, bool *added, struct tsr_why *why);
 	enum tsr_err (*revocation_list)(struct tsr_store *st, int64_t now,
@@ -91,5 +97,7 @@ struct tsr_store {
 };
 
 extern const struct tsr_store_ops tsr_store_sqlite_ops;
+/* Only in a build with libpq (TSR_HAVE_POSTGRESQL). */
+extern const struct tsr_store_ops tsr_store_postgresql_ops;
 
 #endif

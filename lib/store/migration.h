@@ -17,5 +17,7 @@ struct tsr_migration {
 
 extern const struct tsr_migration tsr_migrations_sqlite[];
 extern const size_t tsr_migrations_sqlite_count;
+extern const struct tsr_migration tsr_migrations_postgresql[];
+extern const size_t tsr_migrations_postgresql_count;
 
 #endif

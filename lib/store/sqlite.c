@@ -1154,6 +1154,82 @@ sqlite_key_transition(struct tsr_store *st, const char *kid,
 	return rc;
 }
 
+/* --- sealed private keys ------------------------------------------ */
+
+static const char sql_secret_put[] =
+    "INSERT INTO sealed_keys (kid, sealed, sealed_at) VALUES (?1, ?2, ?3)"
+    " ON CONFLICT (kid) DO UPDATE SET sealed = excluded.sealed,"
+    " sealed_at = excluded.sealed_at";
+static const char sql_secret_get[] =
+    "SELECT sealed FROM sealed_keys WHERE kid = ?1";
+static const char sql_secret_delete[] =
+    "DELETE FROM sealed_keys WHERE kid = ?1";
+
+static enum tsr_err
+sqlite_key_secret_put(struct tsr_store *st, const char *kid,
+    const char *sealed, int64_t sealed_at, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+
+	if (kid == NULL || sealed == NULL)
+		return tsr_err_why(why, TSR_ERR_INVALID, "no sealed key");
+	if ((rc = prep(st, sql_secret_put, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, kid, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 2, sealed, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 3, sealed_at, why)) == TSR_OK)
+		rc = run_write(st, stmt, "store sealed key", NULL, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_ERR_NOT_FOUND)
+		return no_key(kid, why);
+	return rc;
+}
+
+static enum tsr_err
+sqlite_key_secret_get(struct tsr_store *st, const char *kid, char **sealed,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+	char b[SHOW_BUF];
+
+	*sealed = NULL;
+	if ((rc = prep(st, sql_secret_get, &stmt, why)) != TSR_OK ||
+	    (rc = bind_str(stmt, 1, kid, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read sealed key", &found, why)) !=
+	    TSR_OK)
+		goto out;
+	if (!found)
+		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND,
+		    "no sealed private key for signing key \"%s\"",
+		    show(kid, b));
+	else if (sqlite3_column_type(stmt, 0) != SQLITE_TEXT ||
+	    (*sealed = strdup((const char *)sqlite3_column_text(stmt, 0))) ==
+	    NULL)
+		rc = tsr_err_why(why, TSR_ERR_NOMEM, "read sealed key");
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum tsr_err
+sqlite_key_secret_delete(struct tsr_store *st, const char *kid, bool *deleted,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if ((rc = prep(st, sql_secret_delete, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, kid, why)) == TSR_OK)
+		rc = run_write(st, stmt, "remove sealed key", &changes, why);
+	sqlite3_finalize(stmt);
+	if (deleted != NULL)
+		*deleted = rc == TSR_OK && changes > 0;
+	return rc;
+}
+
 /* --- the deny-list ------------------------------------------------- */
 
 #define REV_COLS "kind, jti, client, reason, revoked_at, expires_at"
@@ -1451,6 +1527,9 @@ const struct tsr_store_ops tsr_store_sqlite_ops = {
 	.key_get = sqlite_key_get,
 	.key_list = sqlite_key_list,
 	.key_transition = sqlite_key_transition,
+	.key_secret_put = sqlite_key_secret_put,
+	.key_secret_get = sqlite_key_secret_get,
+	.key_secret_delete = sqlite_key_secret_delete,
 	.revocation_add = sqlite_revocation_add,
 	.revocation_list = sqlite_revocation_list,
 	.revocation_purge = sqlite_revocation_purge,

@@ -18,8 +18,13 @@ static const struct {
 	const char			*engine;
 	const struct tsr_store_ops	*ops;
 } engines[] = {
+#ifdef TSR_HAVE_POSTGRESQL
+	{ "postgresql",	"PostgreSQL",	&tsr_store_postgresql_ops },
+	{ "postgres",	"PostgreSQL",	&tsr_store_postgresql_ops },
+#else
 	{ "postgresql",	"PostgreSQL",	NULL },
 	{ "postgres",	"PostgreSQL",	NULL },
+#endif
 };
 
 /* A test build can take the store away (fault.h): every operation then
@@ -252,6 +257,27 @@ tsr_store_key_transition(struct tsr_store *st, const char *kid,
 	return faulted(why) ? TSR_ERR_DB :
 	    st->ops->key_transition(st, kid, from, to, activated_at,
 	    retired_at, expires_at, why);
+}
+
+enum tsr_err
+tsr_store_key_secret_put(struct tsr_store *st, const char *kid,
+    const char *sealed, int64_t sealed_at, struct tsr_why *why)
+{
+	return st->ops->key_secret_put(st, kid, sealed, sealed_at, why);
+}
+
+enum tsr_err
+tsr_store_key_secret_get(struct tsr_store *st, const char *kid, char **sealed,
+    struct tsr_why *why)
+{
+	return st->ops->key_secret_get(st, kid, sealed, why);
+}
+
+enum tsr_err
+tsr_store_key_secret_delete(struct tsr_store *st, const char *kid,
+    bool *deleted, struct tsr_why *why)
+{
+	return st->ops->key_secret_delete(st, kid, deleted, why);
 }
 
 enum tsr_err

@@ -161,6 +161,21 @@ TSR_MUST_CHECK enum tsr_err tsr_store_key_transition(struct tsr_store *st,
     int64_t activated_at, int64_t retired_at, int64_t expires_at,
     struct tsr_why *why);
 
+/*
+ * Sealed private keys (lib/seal.h): text that is never a key in clear.
+ * put: add or replace kid's sealed key; NOT_FOUND when there is no
+ * signing key kid, INVALID for text that is not sealed.  get: *sealed is
+ * malloc'd, NOT_FOUND when kid has none.  delete: *deleted (may be NULL)
+ * says whether there was one; none is not an error.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_store_key_secret_put(struct tsr_store *st,
+    const char *kid, const char *sealed, int64_t sealed_at,
+    struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_store_key_secret_get(struct tsr_store *st,
+    const char *kid, char **sealed, struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_store_key_secret_delete(struct tsr_store *st,
+    const char *kid, bool *deleted, struct tsr_why *why);
+
 /* --- the deny-list ------------------------------------------------- */
 
 /* Add an entry.  A jti already on the list is left as it is: *added

@@ -537,6 +537,58 @@ test_keys(struct tsr_store *st)
 	CHECK(g.keys > g0.keys);
 }
 
+/* Sealed private keys: opaque text, tied to a key row, never a PEM. */
+static void
+test_key_secrets(struct tsr_store *st)
+{
+	struct tsr_store_gens g0, g;
+	struct tsr_why why;
+	char *text = NULL;
+	bool deleted = false;
+
+	CHECK_INT(tsr_store_generations(st, &g0, NULL), TSR_OK);
+	CHECK_INT(tsr_store_key_secret_put(st, "kid-2", "AQID-_x", 10, NULL),
+	    TSR_OK);
+	CHECK_INT(tsr_store_key_secret_get(st, "kid-2", &text, NULL), TSR_OK);
+	CHECK_STR(text != NULL ? text : "", "AQID-_x");
+	free(text);
+	CHECK_INT(tsr_store_key_secret_put(st, "kid-2", "BBBB", 11, NULL),
+	    TSR_OK);			/* resealed: replaced */
+	CHECK_INT(tsr_store_key_secret_get(st, "kid-2", &text, NULL), TSR_OK);
+	CHECK_STR(text != NULL ? text : "", "BBBB");
+	free(text);
+	CHECK_INT(tsr_store_generations(st, &g, NULL), TSR_OK);
+	CHECK(g.keys > g0.keys);
+	tsr_err_clear(&why);
+	CHECK_INT(tsr_store_key_secret_put(st, "nokid", "AQID", 10, &why),
+	    TSR_ERR_NOT_FOUND);
+	CHECK_STR(why.msg, "no signing key \"nokid\"");
+	CHECK_INT(tsr_store_key_secret_put(st, "kid-1",
+	    "-----BEGIN PRIVATE KEY-----\nMII\n", 10, NULL), TSR_ERR_INVALID);
+	tsr_err_clear(&why);
+	text = NULL;
+	CHECK_INT(tsr_store_key_secret_get(st, "kid-1", &text, &why),
+	    TSR_ERR_NOT_FOUND);
+	CHECK(text == NULL);
+	CHECK_STR(why.msg, "no sealed private key for signing key \"kid-1\"");
+	CHECK_INT(tsr_store_key_secret_delete(st, "kid-2", &deleted, NULL),
+	    TSR_OK);
+	CHECK(deleted);
+	CHECK_INT(tsr_store_key_secret_delete(st, "kid-2", &deleted, NULL),
+	    TSR_OK);
+	CHECK(!deleted);
+	/* In a transaction, a refused put leaves it usable. */
+	CHECK_INT(tsr_store_begin(st, TSR_TX_WRITE, NULL), TSR_OK);
+	CHECK_INT(tsr_store_key_secret_put(st, "nokid", "AQID", 10, NULL),
+	    TSR_ERR_NOT_FOUND);
+	CHECK_INT(tsr_store_key_secret_put(st, "kid-2", "CCCC", 12, NULL),
+	    TSR_OK);
+	CHECK_INT(tsr_store_commit(st, NULL), TSR_OK);
+	CHECK_INT(tsr_store_key_secret_get(st, "kid-2", &text, NULL), TSR_OK);
+	CHECK_STR(text != NULL ? text : "", "CCCC");
+	free(text);
+}
+
 static void
 test_settings_and_tx(struct tsr_store *st)
 {
@@ -738,6 +790,7 @@ main(void)
 	st = test_migrate();
 	test_policy_generations(st);
 	test_keys(st);
+	test_key_secrets(st);
 	test_settings_and_tx(st);
 	test_read_tx_and_second_connection(st);
 	test_revocations(st);
