@@ -7,34 +7,42 @@
 
 /*
  * Store n events (n == 0: an empty write transaction, which tells
- * whether writes go through again).  True when stored.  A batch the
- * store refuses while an empty write goes through can never be stored:
- * it is dropped and counted rather than block the queue for ever.
+ * whether writes go through again).  True when stored.  A database
+ * failure keeps the batch for the next try; any other refusal (a batch
+ * that can never be stored) drops and counts it rather than block the
+ * queue for ever.
  */
 static bool
 write_batch(struct auditq *w, const struct tsr_audit_event *batch, size_t n)
 {
 	struct tsr_why why = { "" };
 	struct tsr_store *st;
+	enum tsr_err rc = TSR_ERR_DB;
+	int tries;
 
-	if ((st = conn_get(&w->conn)) == NULL) {
-		health_write(&w->s->health, false);
-		return false;
-	}
-	if (tsr_store_audit_add(st, batch, n, &why) == TSR_OK) {
-		health_write(&w->s->health, true);
-		return true;
+	/* A connection idle since a database restart or failover fails
+	 * once: the second try is on a new one. */
+	for (tries = 0; tries < 2; tries++) {
+		if ((st = conn_get(&w->conn)) == NULL) {
+			health_write(&w->s->health, false);
+			return false;
+		}
+		tsr_err_clear(&why);
+		if ((rc = tsr_store_audit_add(st, batch, n, &why)) == TSR_OK) {
+			health_write(&w->s->health, true);
+			return true;
+		}
+		if (rc != TSR_ERR_DB) {
+			log_warnx("audit: %zu event(s) refused and lost: %s",
+			    n, tsr_err_text(&why, rc));
+			tsr_audit_count_dropped(w->s->audit, n);
+			return true;
+		}
+		conn_fail(&w->conn);
 	}
 	if (health_write_ok(&w->s->health))
 		log_warnx("audit: cannot write, keeping %zu event(s) until "
 		    "the database is back: %s", n, why.msg);
-	if (n > 0 && tsr_store_audit_add(st, NULL, 0, NULL) == TSR_OK) {
-		log_warnx("audit: %zu event(s) refused and lost: %s", n,
-		    why.msg);
-		tsr_audit_count_dropped(w->s->audit, n);
-		return true;
-	}
-	conn_fail(&w->conn);
 	health_write(&w->s->health, false);
 	return false;
 }

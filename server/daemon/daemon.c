@@ -269,6 +269,7 @@ on_notify(struct loop *l)
 		log_warnx("listener lost: %s", why.msg);
 		l->lfd = -1;
 		conn_fail(&l->lconn);
+		l->next_poll_ms = 0;	/* is the store away? */
 		return;
 	}
 	/* The counters say which snapshots to reload, and keep the safety
