@@ -52,22 +52,25 @@ pg_up() {
 }
 
 # start_replica NAME [SERVE-OPTIONS...]: one more "tessera serve" on the
-# database, on a free port, logging to $T/NAME.log; waits for /healthz.
-# Appends to REPLICA_PIDS and REPLICA_PORTS.
+# database, on a port of its choosing (--port-file), logging to
+# $T/NAME.log; waits for /healthz.  Appends to REPLICA_PIDS and
+# REPLICA_PORTS.
 start_replica() {
-	local name=$1 port pid i
+	local name=$1 port= pid i
 	shift
-	port=$(free_port)
+	rm -f "$T/$name.port"
 	"$TSR_BIN" --db "$DB" --key-dir "$KEYS" serve \
-	    --listen "127.0.0.1:$port" \
+	    --listen 127.0.0.1:0 --port-file "$T/$name.port" \
 	    --tls-cert "$PKI/server.pem" --tls-key "$PKI/server-key.pem" \
 	    --client-ca "$PKI/ca.pem" --issuer "$ISSUER" "$@" \
 	    >>"$T/$name.log" 2>&1 </dev/null &
 	pid=$!
 	for ((i = 0; i < 200 * TSR_TIME_SCALE; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
-		if curl -sf -o /dev/null --max-time 2 --cacert "$PKI/ca.pem" \
-		    "https://127.0.0.1:$port/healthz"; then
+		[ -z "$port" ] && [ -s "$T/$name.port" ] &&
+		    port=$(cat "$T/$name.port")
+		if [ -n "$port" ] && curl -sf -o /dev/null --max-time 2 \
+		    --cacert "$PKI/ca.pem" "https://127.0.0.1:$port/healthz"; then
 			REPLICA_PIDS+=("$pid")
 			REPLICA_PORTS+=("$port")
 			return 0
@@ -78,6 +81,17 @@ start_replica() {
 	diag "$(tail -n 20 "$T/$name.log")"
 	kill -KILL "$pid" 2>/dev/null
 	return 1
+}
+
+# free_port: a port free on 127.0.0.1 now (for HAProxy, which cannot
+# report the port it bound)
+free_port() {
+	"$TSR_PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
 }
 
 # replica_setup: PKI, key directory, schema and a policy: order-service
