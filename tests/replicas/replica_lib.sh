@@ -100,6 +100,11 @@ replica_setup() {
 	make_pki
 	mkdir -m 0700 "$KEYS"
 	ISSUER=https://tessera.test
+	# Replicas share no disk: on PostgreSQL the private keys are sealed
+	# in the database under a key-encryption key every replica holds.
+	tsr kek generate "$T/kek" >/dev/null 2>&1 ||
+	    bail "tessera kek generate failed"
+	export TESSERA_KEY_ENCRYPTION_KEY=$T/kek
 	tsr migrate >/dev/null 2>&1 || bail "tessera migrate failed on PostgreSQL"
 	tsr client add order-service --cn order-service >/dev/null 2>&1 &&
 	    tsr grant add order-service inventory-service \
