@@ -37,7 +37,8 @@ _tessera()
 	local serve_opts="--listen --tls-cert --tls-key --client-ca --client-crl
 	    --issuer --token-ttl --rotation-period --jwks-max-age --clock-skew
 	    --key-bits --threads --log-level --audit-retention --rate-limit
-	    --max-connections --max-connections-per-ip --connection-timeout"
+	    --max-connections --max-connections-per-ip --connection-timeout
+	    --max-staleness"
 
 	case $prev in
 	--db | --tls-cert | --tls-key | --client-ca | --client-crl)
@@ -68,7 +69,7 @@ _tessera()
 	--listen | --issuer | --token-ttl | --rotation-period | \
 	--jwks-max-age | --clock-skew | --threads | --audit-retention | \
 	--rate-limit | --max-connections | --max-connections-per-ip | \
-	--connection-timeout | --cn | --description | --scope | --ttl | \
+	--connection-timeout | --max-staleness | --cn | --description | --scope | --ttl | \
 	--audience | --since | --limit | --jti | --reason)
 		return	# a value of the user's own
 		;;

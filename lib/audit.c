@@ -104,6 +104,14 @@ tsr_audit_dropped(struct tsr_audit_queue *q)
 }
 
 void
+tsr_audit_count_dropped(struct tsr_audit_queue *q, uint64_t n)
+{
+	pthread_mutex_lock(&q->mu);
+	q->dropped += n;
+	pthread_mutex_unlock(&q->mu);
+}
+
+void
 tsr_audit_set(char *dst, size_t size, const char *src)
 {
 	size_t len;

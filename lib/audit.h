@@ -56,8 +56,11 @@ bool tsr_audit_push(struct tsr_audit_queue *q,
 size_t tsr_audit_pop(struct tsr_audit_queue *q, struct tsr_audit_event *out,
     size_t max, int wait_ms);
 
-/* Events dropped because the queue was full, since creation. */
+/* Events dropped because the queue was full, since creation, plus
+ * those the writer gave up on (tsr_audit_count_dropped). */
 uint64_t tsr_audit_dropped(struct tsr_audit_queue *q);
+/* The writer lost n events it had taken (its store stayed away). */
+void tsr_audit_count_dropped(struct tsr_audit_queue *q, uint64_t n);
 
 /* Copy src into a fixed field, cutting it to fit: audit fields are for
  * people, and a cut value is better than no event. */

@@ -83,6 +83,12 @@ struct tsr_store_ops {
 	    size_t *out_n, struct tsr_why *why);
 	enum tsr_err (*audit_purge)(struct tsr_store *st, int64_t before,
 	    int *purged, struct tsr_why *why);
+	/* NULL when the engine cannot push changes (SQLite: readers poll
+	 * the generations); store.c then answers TSR_ERR_STATE. */
+	enum tsr_err (*listen)(struct tsr_store *st, int *fd,
+	    struct tsr_why *why);
+	enum tsr_err (*listen_drain)(struct tsr_store *st, unsigned *areas,
+	    struct tsr_why *why);
 };
 
 /* The head of every engine's connection struct. */

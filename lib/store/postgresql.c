@@ -1627,6 +1627,57 @@ pg_audit_purge(struct tsr_store *st, int64_t before, int *purged,
 	return rc;
 }
 
+/* --- change notification ------------------------------------------ */
+
+/*
+ * The migrations' triggers send NOTIFY tessera with the name of the
+ * counter they bump ('policy', 'keys', 'revocations') in the writer's
+ * own transaction: it arrives at commit, never for a rollback.
+ */
+static enum tsr_err
+pg_listen(struct tsr_store *st, int *fd, struct tsr_why *why)
+{
+	enum tsr_err rc;
+
+	*fd = -1;
+	if ((rc = exec(st, "LISTEN tessera", "listen", why)) != TSR_OK)
+		return rc;
+	if ((*fd = PQsocket(pq(st)->conn)) < 0)
+		return tsr_err_why(why, TSR_ERR_DB, "%s: listen: no socket",
+		    pq(st)->label);
+	return TSR_OK;
+}
+
+static unsigned
+notify_area(const char *payload)
+{
+	if (strcmp(payload, "policy") == 0)
+		return TSR_STORE_AREA_POLICY;
+	if (strcmp(payload, "keys") == 0)
+		return TSR_STORE_AREA_KEYS;
+	if (strcmp(payload, "revocations") == 0)
+		return TSR_STORE_AREA_REVOCATIONS;
+	return TSR_STORE_AREA_ALL;	/* a newer writer: reload it all */
+}
+
+static enum tsr_err
+pg_listen_drain(struct tsr_store *st, unsigned *areas, struct tsr_why *why)
+{
+	PGconn *c = pq(st)->conn;
+	PGnotify *n;
+
+	*areas = 0;
+	/* Reads what the socket holds without blocking; a closed
+	 * connection (server gone, backend terminated) fails here. */
+	if (PQconsumeInput(c) == 0 || PQstatus(c) != CONNECTION_OK)
+		return db_err(st, NULL, "listen", why);
+	while ((n = PQnotifies(c)) != NULL) {
+		*areas |= notify_area(n->extra);
+		PQfreemem(n);
+	}
+	return TSR_OK;
+}
+
 const struct tsr_store_ops tsr_store_postgresql_ops = {
 	.name = "postgresql",
 	.open = pg_open,
@@ -1662,4 +1713,6 @@ const struct tsr_store_ops tsr_store_postgresql_ops = {
 	.audit_add = pg_audit_add,
 	.audit_list = pg_audit_list,
 	.audit_purge = pg_audit_purge,
+	.listen = pg_listen,
+	.listen_drain = pg_listen_drain,
 };

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "fault.h"
 
 /* The engines named by a URI scheme; NULL ops: not in this build. */
 static const struct {
@@ -25,6 +26,18 @@ static const struct {
 	{ "postgres",	"PostgreSQL",	NULL },
 #endif
 };
+
+/* A test build can take the store away (fault.h): every operation then
+ * fails as an unreachable database would. */
+static bool
+faulted(struct tsr_why *why)
+{
+	if (!tsr_fault_store_down())
+		return false;
+	(void)tsr_err_why(why, TSR_ERR_DB, "database unreachable "
+	    "(test fault)");
+	return true;
+}
 
 /* Length of dsn's URI scheme when it begins with "scheme://", else 0. */
 static size_t
@@ -47,6 +60,8 @@ tsr_store_open(const char *dsn, struct tsr_store **out, struct tsr_why *why)
 	*out = NULL;
 	if (dsn == NULL || *dsn == '\0')
 		return tsr_err_why(why, TSR_ERR_INVALID, "no database path");
+	if (faulted(why))
+		return TSR_ERR_DB;
 	if ((n = scheme_len(dsn)) == 0)
 		return tsr_store_sqlite_ops.open(dsn, out, why);
 	for (i = 0; i < sizeof(engines) / sizeof(engines[0]); i++) {
@@ -85,103 +100,118 @@ tsr_store_rollback(struct tsr_store *st)
 enum tsr_err
 tsr_store_migrate(struct tsr_store *st, int *applied, struct tsr_why *why)
 {
-	return st->ops->migrate(st, applied, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->migrate(st, applied, why);
 }
 
 enum tsr_err
 tsr_store_schema_version(struct tsr_store *st, int *current, int *latest,
     struct tsr_why *why)
 {
-	return st->ops->schema_version(st, current, latest, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->schema_version(st, current, latest, why);
 }
 
 enum tsr_err
 tsr_store_begin(struct tsr_store *st, int flags, struct tsr_why *why)
 {
-	return st->ops->begin(st, flags, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->begin(st, flags, why);
 }
 
 enum tsr_err
 tsr_store_commit(struct tsr_store *st, struct tsr_why *why)
 {
-	return st->ops->commit(st, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->commit(st, why);
 }
 
 enum tsr_err
 tsr_store_generations(struct tsr_store *st, struct tsr_store_gens *out,
     struct tsr_why *why)
 {
-	return st->ops->generations(st, out, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->generations(st, out, why);
 }
 
 enum tsr_err
 tsr_store_setting_get(struct tsr_store *st, const char *name, int64_t *value,
     struct tsr_why *why)
 {
-	return st->ops->setting_get(st, name, value, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->setting_get(st, name, value, why);
 }
 
 enum tsr_err
 tsr_store_setting_set(struct tsr_store *st, const char *name, int64_t value,
     struct tsr_why *why)
 {
-	return st->ops->setting_set(st, name, value, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->setting_set(st, name, value, why);
 }
 
 enum tsr_err
 tsr_store_setting_raise(struct tsr_store *st, const char *name, int64_t value,
     struct tsr_why *why)
 {
-	return st->ops->setting_raise(st, name, value, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->setting_raise(st, name, value, why);
 }
 
 enum tsr_err
 tsr_store_client_insert(struct tsr_store *st, const struct tsr_client *c,
     struct tsr_why *why)
 {
-	return st->ops->client_insert(st, c, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->client_insert(st, c, why);
 }
 
 enum tsr_err
 tsr_store_client_get(struct tsr_store *st, const char *name,
     struct tsr_client *out, struct tsr_why *why)
 {
-	return st->ops->client_get(st, name, out, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->client_get(st, name, out, why);
 }
 
 enum tsr_err
 tsr_store_client_list(struct tsr_store *st, struct tsr_client **out,
     size_t *out_n, struct tsr_why *why)
 {
-	return st->ops->client_list(st, out, out_n, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->client_list(st, out, out_n, why);
 }
 
 enum tsr_err
 tsr_store_client_update(struct tsr_store *st, const struct tsr_client *c,
     struct tsr_why *why)
 {
-	return st->ops->client_update(st, c, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->client_update(st, c, why);
 }
 
 enum tsr_err
 tsr_store_client_delete(struct tsr_store *st, const char *name,
     struct tsr_why *why)
 {
-	return st->ops->client_delete(st, name, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->client_delete(st, name, why);
 }
 
 enum tsr_err
 tsr_store_grant_insert(struct tsr_store *st, const struct tsr_grant *g,
     struct tsr_why *why)
 {
-	return st->ops->grant_insert(st, g, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->grant_insert(st, g, why);
 }
 
 enum tsr_err
 tsr_store_grant_update(struct tsr_store *st, const struct tsr_grant *g,
     struct tsr_why *why)
 {
-	return st->ops->grant_update(st, g, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->grant_update(st, g, why);
 }
 
 enum tsr_err
@@ -189,35 +219,40 @@ tsr_store_grant_list(struct tsr_store *st, const char *client,
     const char *audience, struct tsr_grant **out, size_t *out_n,
     struct tsr_why *why)
 {
-	return st->ops->grant_list(st, client, audience, out, out_n, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->grant_list(st, client, audience, out, out_n, why);
 }
 
 enum tsr_err
 tsr_store_grant_delete(struct tsr_store *st, const char *client,
     const char *audience, struct tsr_why *why)
 {
-	return st->ops->grant_delete(st, client, audience, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->grant_delete(st, client, audience, why);
 }
 
 enum tsr_err
 tsr_store_key_insert(struct tsr_store *st, const struct tsr_keyrow *k,
     struct tsr_why *why)
 {
-	return st->ops->key_insert(st, k, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->key_insert(st, k, why);
 }
 
 enum tsr_err
 tsr_store_key_get(struct tsr_store *st, const char *kid,
     struct tsr_keyrow *out, struct tsr_why *why)
 {
-	return st->ops->key_get(st, kid, out, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->key_get(st, kid, out, why);
 }
 
 enum tsr_err
 tsr_store_key_list(struct tsr_store *st, struct tsr_keyrow **out,
     size_t *out_n, struct tsr_why *why)
 {
-	return st->ops->key_list(st, out, out_n, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->key_list(st, out, out_n, why);
 }
 
 enum tsr_err
@@ -225,7 +260,8 @@ tsr_store_key_transition(struct tsr_store *st, const char *kid,
     enum tsr_keystate from, enum tsr_keystate to, int64_t activated_at,
     int64_t retired_at, int64_t expires_at, struct tsr_why *why)
 {
-	return st->ops->key_transition(st, kid, from, to, activated_at,
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->key_transition(st, kid, from, to, activated_at,
 	    retired_at, expires_at, why);
 }
 
@@ -254,40 +290,68 @@ enum tsr_err
 tsr_store_revocation_add(struct tsr_store *st, const struct tsr_revocation *r,
     bool *added, struct tsr_why *why)
 {
-	return st->ops->revocation_add(st, r, added, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->revocation_add(st, r, added, why);
 }
 
 enum tsr_err
 tsr_store_revocation_list(struct tsr_store *st, int64_t now,
     struct tsr_revocation **out, size_t *out_n, struct tsr_why *why)
 {
-	return st->ops->revocation_list(st, now, out, out_n, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->revocation_list(st, now, out, out_n, why);
 }
 
 enum tsr_err
 tsr_store_revocation_purge(struct tsr_store *st, int64_t now, int *purged,
     struct tsr_why *why)
 {
-	return st->ops->revocation_purge(st, now, purged, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->revocation_purge(st, now, purged, why);
 }
 
 enum tsr_err
 tsr_store_audit_add(struct tsr_store *st, const struct tsr_audit_event *evs,
     size_t n, struct tsr_why *why)
 {
-	return st->ops->audit_add(st, evs, n, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->audit_add(st, evs, n, why);
 }
 
 enum tsr_err
 tsr_store_audit_list(struct tsr_store *st, const struct tsr_audit_filter *f,
     struct tsr_audit_event **out, size_t *out_n, struct tsr_why *why)
 {
-	return st->ops->audit_list(st, f, out, out_n, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->audit_list(st, f, out, out_n, why);
 }
 
 enum tsr_err
 tsr_store_audit_purge(struct tsr_store *st, int64_t before, int *purged,
     struct tsr_why *why)
 {
-	return st->ops->audit_purge(st, before, purged, why);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->audit_purge(st, before, purged, why);
+}
+
+enum tsr_err
+tsr_store_listen(struct tsr_store *st, int *fd, struct tsr_why *why)
+{
+	*fd = -1;
+	if (st->ops->listen == NULL)
+		return tsr_err_why(why, TSR_ERR_STATE, "the %s store does not "
+		    "notify changes", st->ops->name);
+	return faulted(why) ? TSR_ERR_DB : st->ops->listen(st, fd, why);
+}
+
+enum tsr_err
+tsr_store_listen_drain(struct tsr_store *st, unsigned *areas,
+    struct tsr_why *why)
+{
+	*areas = 0;
+	if (st->ops->listen_drain == NULL)
+		return tsr_err_why(why, TSR_ERR_STATE, "the %s store does not "
+		    "notify changes", st->ops->name);
+	return faulted(why) ? TSR_ERR_DB :
+	    st->ops->listen_drain(st, areas, why);
 }

@@ -40,7 +40,8 @@ struct serve_opt {
 enum serve_id {
 	O_LISTEN, O_CERT, O_KEY, O_CA, O_CRL, O_ISSUER, O_TTL, O_PERIOD,
 	O_MAX_AGE, O_SKEW, O_BITS, O_THREADS, O_LOG, O_RETENTION, O_RATE,
-	O_CONNS, O_PER_IP, O_ANON, O_TIMEOUT, O_HANDSHAKE, O_PORT_FILE, O_N
+	O_CONNS, O_PER_IP, O_ANON, O_TIMEOUT, O_HANDSHAKE, O_PORT_FILE, O_STALE,
+	O_N
 };
 
 /* In the order of the usage.  Connection limits suit one busy issuer;
@@ -73,6 +74,9 @@ static const struct serve_opt serve_opts[O_N] = {
 	[O_HANDSHAKE] = { "handshake-timeout", NULL, "10s", SERVE_DURATION, 1,
 	    3600 },
 	[O_PORT_FILE] = { "port-file", "FILE", NULL, SERVE_TEXT },
+	/* How long a store outage is ridden out from memory. */
+	[O_STALE] = { "max-staleness", NULL, "5m", SERVE_DURATION, 0,
+	    86400 },
 };
 
 /* The options' text, defaults filled in, and the numbers in it. */
@@ -262,6 +266,7 @@ make_config(struct serve_vals *v, struct daemon_config *cfg, char *addr,
 	cfg->handshake_timeout_s = (unsigned)v->num[O_HANDSHAKE];
 	cfg->max_anon_per_ip = (unsigned)v->num[O_ANON];
 	cfg->port_file = v->text[O_PORT_FILE];
+	cfg->max_staleness_s = v->num[O_STALE];
 	return 0;
 }
 

@@ -1,12 +1,15 @@
 /*
  * daemon: the server's life: start-up checks, the loop that polls
  * the store, rotates keys and reloads TLS credentials, and a draining
- * shutdown.
+ * shutdown.  The store must answer at start; later it may go away: the
+ * loop then keeps the snapshots it has, says so through health, and
+ * reconnects by itself.
  */
 #include "daemon.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include <unistd.h>
 
 #include "auditq.h"
+#include "conn.h"
 #include "http.h"
 #include "key.h"
 #include "keyring.h"
@@ -29,6 +33,9 @@
 #include "watch.h"
 
 #define DAEMON_POLL_MS		250	/* changes seen within 1 s */
+/* With a listener, changes arrive as they are committed; the generation
+ * poll is a safety net for a notification lost with its connection. */
+#define DAEMON_SAFETY_POLL_MS	2000
 #define DAEMON_ENSURE_S		2	/* expiry of retired keys */
 #define DAEMON_DRAIN_S		10	/* SIGTERM: wait for requests */
 #define DAEMON_KEYGEN_NICE	10	/* key generation yields to requests */
@@ -136,22 +143,30 @@ prepare_store(struct server *s, struct tsr_store *st)
 	if (server_policy_load(s, st) != 0 || server_keys_load(s, st) != 0 ||
 	    server_deny_load(s, st) != 0)
 		return -1;
-	atomic_store(&s->db_ok, true);
+	health_read(&s->health, true, time(NULL));
 	return 0;
 }
 
 /* What the loop keeps between ticks. */
 struct loop {
 	struct server	*s;
-	struct tsr_store *st;
+	struct conn	 poll;		/* the poller's connection */
 	struct http	*http;
 	struct http	*old;		/* replaced daemon, draining */
 	time_t		 old_since;
 	struct tsr_store_gens gens;	/* as last published */
+	int64_t		 next_poll_ms;	/* monotonic */
+	int64_t		 next_tick_ms;
+	/* Pushed changes (PostgreSQL): a connection of its own. */
+	struct conn	 lconn;
+	int		 lfd;		/* readable on a change; -1: none */
+	bool		 can_listen;	/* the engine notifies changes */
 	struct watch	 watch;
 	/* Key upkeep runs beside the loop, on a connection of its own, so
 	 * that polling never waits for a key to be generated. */
-	struct tsr_store *tend_st;
+	struct conn	 tend;
+	struct tsr_store *tend_st;	/* tend's, while a run is on */
+	bool		 tend_db_err;	/* the run met a database error */
 	pthread_t	 tend_thread;
 	bool		 tend_started;
 	atomic_bool	 tend_busy;
@@ -159,27 +174,110 @@ struct loop {
 	time_t		 last_ensure;
 };
 
-/* Reload the snapshots whose tables changed (CLI, another server). */
+/* Reload the snapshots whose counters moved; -1 when a load failed. */
+static int
+refresh(struct loop *l, struct tsr_store *st, const struct tsr_store_gens *g)
+{
+	int ret = 0;
+
+	if (g->policy != l->gens.policy) {
+		if (server_policy_load(l->s, st) == 0)
+			l->gens.policy = g->policy;
+		else
+			ret = -1;
+	}
+	if (g->keys != l->gens.keys) {
+		if (server_keys_load(l->s, st) == 0)
+			l->gens.keys = g->keys;
+		else
+			ret = -1;
+	}
+	if (g->revocations != l->gens.revocations) {
+		if (server_deny_load(l->s, st) == 0)
+			l->gens.revocations = g->revocations;
+		else
+			ret = -1;
+	}
+	return ret;
+}
+
+/* Reload the snapshots whose tables changed (CLI, another server); a
+ * failure drops the connection, to be opened again. */
 static void
 poll_store(struct loop *l)
 {
 	struct tsr_why why = { "" };
 	struct tsr_store_gens g;
+	struct tsr_store *st;
+	bool ok = false;
 
-	if (tsr_store_generations(l->st, &g, &why) != TSR_OK) {
-		if (atomic_exchange(&l->s->db_ok, false))
-			log_warnx("database unreachable: %s", why.msg);
+	if ((st = conn_get(&l->poll)) != NULL) {
+		ok = tsr_store_generations(st, &g, &why) == TSR_OK &&
+		    refresh(l, st, &g) == 0;
+		if (!ok) {
+			if (why.msg[0] != '\0')
+				log_warnx("poll: %s", why.msg);
+			conn_fail(&l->poll);
+		}
+	}
+	health_read(&l->s->health, ok, time(NULL));
+}
+
+/* A listener on a connection of its own; false when there is none. */
+static bool
+listen_on(struct loop *l)
+{
+	struct tsr_why why = { "" };
+	struct tsr_store *st;
+	enum tsr_err rc;
+	int fd;
+
+	if (!l->can_listen || l->lfd >= 0 || (st = conn_get(&l->lconn)) == NULL)
+		return false;
+	if ((rc = tsr_store_listen(st, &fd, &why)) == TSR_ERR_STATE) {
+		l->can_listen = false;		/* SQLite: the poll alone */
+		conn_close(&l->lconn);
+		return false;
+	}
+	if (rc != TSR_OK) {
+		log_warnx("listener: %s", why.msg);
+		conn_fail(&l->lconn);
+		return false;
+	}
+	l->lfd = fd;
+	return true;
+}
+
+/* (Re)start the listener.  Notifications sent while it was away are
+ * gone: reload every snapshot at once. */
+static void
+listen_again(struct loop *l)
+{
+	if (!listen_on(l))
+		return;
+	log_info("listener: listening for changes again; full reload");
+	l->gens.policy = l->gens.keys = l->gens.revocations = -1;
+	l->next_poll_ms = 0;
+}
+
+/* The listener's socket is readable: a change, or a lost connection. */
+static void
+on_notify(struct loop *l)
+{
+	struct tsr_why why = { "" };
+	unsigned areas = 0;
+
+	if (tsr_store_listen_drain(l->lconn.st, &areas, &why) != TSR_OK) {
+		log_warnx("listener lost: %s", why.msg);
+		l->lfd = -1;
+		conn_fail(&l->lconn);
+		l->next_poll_ms = 0;	/* is the store away? */
 		return;
 	}
-	if (!atomic_exchange(&l->s->db_ok, true))
-		log_info("database reachable again");
-	if (g.policy != l->gens.policy && server_policy_load(l->s, l->st) == 0)
-		l->gens.policy = g.policy;
-	if (g.keys != l->gens.keys && server_keys_load(l->s, l->st) == 0)
-		l->gens.keys = g.keys;
-	if (g.revocations != l->gens.revocations &&
-	    server_deny_load(l->s, l->st) == 0)
-		l->gens.revocations = g.revocations;
+	/* The counters say which snapshots to reload, and keep the safety
+	 * poll from loading them a second time. */
+	if (areas != 0)
+		poll_store(l);
 }
 
 /* Entries whose tokens have all expired leave the deny-list; audit
@@ -190,15 +288,19 @@ purge_old(struct loop *l, time_t now)
 	struct tsr_why why = { "" };
 	int purged = 0;
 
-	if (tsr_store_revocation_purge(l->tend_st, now, &purged, &why) != TSR_OK)
+	if (tsr_store_revocation_purge(l->tend_st, now, &purged, &why) !=
+	    TSR_OK) {
 		log_warnx("cannot purge the deny-list: %s", why.msg);
-	else if (purged > 0)
+		l->tend_db_err = true;
+		return;
+	}
+	if (purged > 0)
 		log_info("purged %d expired deny-list entries", purged);
-	tsr_err_clear(&why);
 	if (tsr_store_audit_purge(l->tend_st,
-	    now - l->s->cfg.audit_retention_s, &purged, &why) != TSR_OK)
+	    now - l->s->cfg.audit_retention_s, &purged, &why) != TSR_OK) {
 		log_warnx("cannot purge the audit trail: %s", why.msg);
-	else if (purged > 0)
+		l->tend_db_err = true;
+	} else if (purged > 0)
 		log_info("purged %d audit event(s) past retention", purged);
 }
 
@@ -229,6 +331,7 @@ rotate_if_due(struct loop *l, time_t now)
 		log_info("rotated signing keys: %s retired", active);
 	else if (rc != TSR_ERR_CONFLICT)
 		log_warnx("rotation failed: %s", tsr_err_text(&why, rc));
+	l->tend_db_err |= rc == TSR_ERR_DB;
 	return rc == TSR_OK;
 }
 
@@ -250,6 +353,7 @@ upkeep_if_due(struct loop *l, time_t now)
 		report_keys(&rep);
 	else if (rc != TSR_ERR_CONFLICT)
 		log_warnx("key upkeep failed: %s", tsr_err_text(&why, rc));
+	l->tend_db_err |= rc == TSR_ERR_DB;
 	return rc == TSR_OK && (rep.created > 0 || rep.expired > 0 ||
 	    rep.note[0] != '\0');
 }
@@ -266,11 +370,23 @@ tend_main(void *arg)
 	 * from the loop keep the normal priority.) */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
 	    DAEMON_KEYGEN_NICE);
+	/* Scheduled rotation and upkeep wait for the store: a rotation
+	 * half seen by the other servers is worse than a late one. */
+	if (health_get(&l->s->health, l->tend_now, NULL) != HEALTH_OK ||
+	    (l->tend_st = conn_get(&l->tend)) == NULL) {
+		atomic_store(&l->tend_busy, false);
+		return NULL;
+	}
+	l->tend_db_err = false;
 	changed = rotate_if_due(l, l->tend_now);
 	changed |= upkeep_if_due(l, l->tend_now);
 	/* Publish at once: the JWKS must not lag the store by a poll. */
-	if (changed)
-		(void)server_keys_load(l->s, l->tend_st);
+	if (changed && !l->tend_db_err &&
+	    server_keys_load(l->s, l->tend_st) != 0)
+		l->tend_db_err = true;
+	if (l->tend_db_err)
+		conn_fail(&l->tend);
+	l->tend_st = NULL;
 	atomic_store(&l->tend_busy, false);
 	return NULL;
 }
@@ -357,7 +473,13 @@ tick(struct loop *l)
 		http_stop(l->old);
 		l->old = NULL;
 	}
-	poll_store(l);
+	if (l->lfd < 0)
+		listen_again(l);
+	if (conn_now_ms() >= l->next_poll_ms) {
+		poll_store(l);
+		l->next_poll_ms = conn_now_ms() + (l->lfd >= 0 ?
+		    DAEMON_SAFETY_POLL_MS : DAEMON_POLL_MS);
+	}
 	tend_keys(l, now);
 }
 
@@ -382,15 +504,26 @@ drain(struct loop *l)
 	http_stop(l->http);
 }
 
+/* Wait for a change or the next tick; a signal cuts the wait short. */
 static void
 run_loop(struct loop *l)
 {
-	struct timespec pause = { 0, DAEMON_POLL_MS * 1000 * 1000 };
+	struct pollfd pfd;
+	int n;
 
 	while (!got_term) {
-		nanosleep(&pause, NULL);	/* a signal cuts it short */
-		if (!got_term)
+		pfd.fd = l->lfd;	/* -1: poll only waits */
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		n = poll(&pfd, 1, DAEMON_POLL_MS);
+		if (got_term)
+			break;
+		if (n > 0 && l->lfd >= 0)
+			on_notify(l);
+		if (conn_now_ms() >= l->next_tick_ms) {
+			l->next_tick_ms = conn_now_ms() + DAEMON_POLL_MS;
 			tick(l);
+		}
 	}
 	drain(l);
 }
@@ -441,6 +574,35 @@ open_listener(struct daemon_config *cfg)
 	return fd;
 }
 
+/* The connections: the store must answer at start. */
+static int
+open_store(struct server *s, struct loop *l)
+{
+	const char *dsn = s->cfg.db_path;
+	struct tsr_why why = { "" };
+
+	if (conn_open(&l->poll, dsn, "poller", &why) != TSR_OK ||
+	    conn_open(&l->tend, dsn, "key upkeep", &why) != TSR_OK ||
+	    revoker_open(&s->revoker, dsn, &why) != TSR_OK ||
+	    tsr_store_migrate(l->poll.st, NULL, &why) != TSR_OK ||
+	    conn_open(&l->lconn, dsn, "listener", &why) != TSR_OK) {
+		log_warnx("%s", why.msg);
+		return -1;
+	}
+	/* The listener, then the counters, then the snapshots: a change
+	 * after them is notified or seen by the first poll. */
+	l->lfd = -1;
+	l->can_listen = true;
+	if (listen_on(l))
+		log_info("listening for changes; polling every %d ms as a "
+		    "safety net", DAEMON_SAFETY_POLL_MS);
+	if (tsr_store_generations(l->poll.st, &l->gens, &why) != TSR_OK) {
+		log_warnx("%s", why.msg);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * --port-file: the port actually bound, for scripts that listen on port 0.
  * Written to a temporary name and renamed, so a reader never sees a
@@ -475,7 +637,6 @@ static int
 start(struct server *s, struct loop *l)
 {
 	struct tls_creds *creds;
-	struct tsr_why why = { "" };
 	struct snap *sn;
 	char err[512];
 	int fd;
@@ -489,19 +650,8 @@ start(struct server *s, struct loop *l)
 	server_creds_publish(s, sn);
 	tls_creds_log(creds);
 	watch_open(&l->watch, &s->cfg.tls);
-	if (tsr_store_open(s->cfg.db_path, &l->st, &why) != TSR_OK ||
-	    tsr_store_open(s->cfg.db_path, &l->tend_st, &why) != TSR_OK ||
-	    revoker_open(&s->revoker, s->cfg.db_path, &why) != TSR_OK) {
-		log_warnx("%s", why.msg);
-		return -1;
-	}
-	/* The counters first: a change after them is seen by the first poll. */
-	if (tsr_store_migrate(l->st, NULL, &why) != TSR_OK ||
-	    tsr_store_generations(l->st, &l->gens, &why) != TSR_OK) {
-		log_warnx("%s", why.msg);
-		return -1;
-	}
-	if (prepare_store(s, l->st) != 0 || (fd = open_listener(&s->cfg)) < 0)
+	if (open_store(s, l) != 0 || prepare_store(s, l->poll.st) != 0 ||
+	    (fd = open_listener(&s->cfg)) < 0)
 		return -1;
 	if (s->cfg.issuer[0] == '\0')
 		(void)snprintf(s->cfg.issuer, sizeof(s->cfg.issuer),
@@ -549,8 +699,9 @@ daemon_run(const struct daemon_config *cfg)
 	if (ret == 0)
 		log_info("stopped");
 	watch_close(&l.watch);
-	tsr_store_close(l.st);
-	tsr_store_close(l.tend_st);
+	conn_close(&l.poll);
+	conn_close(&l.tend);
+	conn_close(&l.lconn);
 	metrics_destroy(s.metrics);
 	ratelimit_destroy(s.ratelimit);
 	server_finish(&s);

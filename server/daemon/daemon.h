@@ -28,6 +28,8 @@ struct daemon_config {
 	int64_t		 jwks_max_age_s;
 	int64_t		 clock_skew_s;
 	int64_t		 audit_retention_s;
+	int64_t		 max_staleness_s;	/* store outage: serve from
+						 * memory this long */
 	double		 rate_limit;		/* per client per s; 0 = off */
 	int		 key_bits;
 	unsigned	 threads;

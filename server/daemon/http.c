@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -204,17 +205,28 @@ serve_discovery(struct http *h, struct MHD_Connection *conn,
 	return send_reply(conn, &r);
 }
 
+/* ok with a signing key and a store that answers; degraded while the
+ * store is away but within --max-staleness; unavailable otherwise. */
 static enum MHD_Result
 serve_healthz(struct http *h, struct MHD_Connection *conn, unsigned *status)
 {
 	struct snap *ks;
 	struct reply r;
+	char body[96];
+	int64_t stale_s;
+	enum health_state st;
 
-	if (server_keys_acquire(h->s, &ks) != NULL &&
-	    atomic_load(&h->s->db_ok))
-		simple_reply(&r, 200, "{\"status\":\"ok\"}");
-	else
+	st = health_get(&h->s->health, time(NULL), &stale_s);
+	if (server_keys_acquire(h->s, &ks) == NULL || st == HEALTH_STALE)
 		simple_reply(&r, 503, "{\"status\":\"unavailable\"}");
+	else if (st == HEALTH_OK)
+		simple_reply(&r, 200, "{\"status\":\"ok\"}");
+	else {
+		(void)snprintf(body, sizeof(body), "{\"status\":\"degraded\","
+		    "\"database\":\"down\",\"stale_s\":%lld}",
+		    (long long)stale_s);
+		simple_reply(&r, 200, body);
+	}
 	r.cache = "no-store";
 	server_release(ks);
 	*status = r.status;
@@ -243,7 +255,7 @@ sample_gauges(struct server *s, struct metrics_gauges *g)
 	if ((dl = server_deny_acquire(s, &ds)) != NULL)
 		g->denylist_entries = (int64_t)tsr_denylist_size(dl);
 	g->audit_dropped = s->audit ? tsr_audit_dropped(s->audit) : 0;
-	g->db_ok = atomic_load(&s->db_ok);
+	g->db_ok = health_get(&s->health, now, NULL) == HEALTH_OK;
 	server_release(ks);
 	server_release(cs);
 	server_release(ds);

@@ -275,8 +275,8 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	    "tessera_audit_dropped_events_total counter\n"
 	    "tessera_audit_dropped_events_total %llu\n",
 	    (unsigned long long)g->audit_dropped);
-	render_gauge(f, "tessera_database_up", "1 when the last poll reached "
-	    "the database.", g->db_ok);
+	render_gauge(f, "tessera_database_up", "1 when the database answers "
+	    "reads and writes.", g->db_ok);
 	if (fclose(f) != 0) {
 		free(buf);
 		return NULL;

@@ -15,6 +15,9 @@
 #include "policy.h"
 #include "token.h"
 
+/* Retry-After of a 503 for a store outage: about a reconnection. */
+#define OAUTH_RETRY_AFTER_S	5
+
 void
 oauth_error(struct oauth_reply *rp, unsigned status, const char *code,
     const char *reason)
@@ -130,6 +133,22 @@ check_form(const struct oauth_request *rq, struct form *f,
 	return aud ? aud : res;
 }
 
+/*
+ * Has the store been away for longer than --max-staleness?  Then the
+ * snapshots may miss a revocation or a removed grant: 503 with
+ * Retry-After rather than an answer from them.
+ */
+static bool
+too_stale(struct server *s, struct oauth_reply *rp)
+{
+	if (health_get(&s->health, time(NULL), NULL) != HEALTH_STALE)
+		return false;
+	oauth_error(rp, 503, "temporarily_unavailable",
+	    "database unreachable for longer than --max-staleness");
+	rp->retry_after = OAUTH_RETRY_AFTER_S;
+	return true;
+}
+
 /* A 200 whose body is doc (consumed) plus "scope" unless it is empty;
  * a 503 when memory ran out.  True on success. */
 static bool
@@ -176,9 +195,13 @@ mint(struct server *s, const struct tsr_authz_result *az, const char *aud,
 	char *token = NULL;
 
 	kv = server_keys_acquire(s, &ks);
-	if (kv == NULL || !atomic_load(&s->db_ok)) {
+	if (kv == NULL) {
 		oauth_error(rp, 503, "temporarily_unavailable",
-		    kv ? "database unreachable" : "no signing key");
+		    "no signing key");
+		server_release(ks);
+		return;
+	}
+	if (too_stale(s, rp)) {
 		server_release(ks);
 		return;
 	}
@@ -341,6 +364,14 @@ deny_token(struct server *s, const struct tsr_token_claims *c,
 {
 	struct tsr_revocation r;
 
+	/* A write: not while the store is away (the deny-lists of the other
+	 * servers would never hear of it). */
+	if (health_get(&s->health, time(NULL), NULL) != HEALTH_OK) {
+		oauth_error(rp, 503, "temporarily_unavailable",
+		    "database unreachable");
+		rp->retry_after = OAUTH_RETRY_AFTER_S;
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	r.kind = TSR_REVKIND_TOKEN;
 	memcpy(r.jti, c->jti, sizeof(c->jti));
@@ -351,6 +382,7 @@ deny_token(struct server *s, const struct tsr_token_claims *c,
 	if (server_revoke(s, &r) != 0) {
 		oauth_error(rp, 503, "temporarily_unavailable",
 		    "cannot write the deny-list");
+		rp->retry_after = OAUTH_RETRY_AFTER_S;
 		return;
 	}
 	rp->reason = "token revoked";
@@ -456,6 +488,8 @@ introspect_token(struct server *s, const struct tsr_client *cl,
 	struct tsr_token_claims c;
 	bool verified;
 
+	if (too_stale(s, rp))
+		return;
 	rp->reason = introspect_reason(s, token, cl->name, &c, &verified);
 	if (rp->reason != NULL) {
 		rp->outcome = "inactive";

@@ -26,7 +26,7 @@ struct oauth_reply {
 	char		*body;		/* malloc'd JSON; free() */
 	size_t		 body_len;
 	bool		 no_store;	/* Cache-Control: no-store */
-	unsigned	 retry_after;	/* seconds, for 429; 0 = none */
+	unsigned	 retry_after;	/* seconds, for 429, 503; 0: none */
 	/* For the request log and audit trail. */
 	char		 client[TSR_MAX_NAME + 1];
 	char		 audience[TSR_MAX_NAME + 1];

@@ -9,42 +9,63 @@ void
 revoker_init(struct revoker *rv)
 {
 	pthread_mutex_init(&rv->mu, NULL);
-	rv->st = NULL;
+	rv->conn.st = NULL;
+	rv->conn.dsn = NULL;
 }
 
 enum tsr_err
 revoker_open(struct revoker *rv, const char *db_path, struct tsr_why *why)
 {
-	return tsr_store_open(db_path, &rv->st, why);
+	return conn_open(&rv->conn, db_path, "revoker", why);
 }
 
 void
 revoker_finish(struct revoker *rv)
 {
-	tsr_store_close(rv->st);
-	rv->st = NULL;
+	conn_close(&rv->conn);
 	pthread_mutex_destroy(&rv->mu);
+}
+
+/* One try on the connection as it is; TSR_OK, or it was dropped. */
+static enum tsr_err
+try_add(struct revoker *rv, const struct tsr_revocation *r, int64_t skew_s,
+    struct tsr_why *why)
+{
+	struct tsr_revocation entry = *r;
+	struct tsr_store *st;
+	int64_t skew = 0;
+	enum tsr_err rc;
+
+	if ((st = conn_get(&rv->conn)) == NULL)
+		return tsr_err_why(why, TSR_ERR_DB, "the database is "
+		    "unreachable");
+	/* Keep it while any server sharing the store may accept the token. */
+	if (tsr_store_setting_get(st, TSR_KEYRING_SETTING_SKEW, &skew,
+	    NULL) != TSR_OK || skew < skew_s)
+		skew = skew_s;
+	entry.expires_at = r->expires_at + skew;
+	if ((rc = tsr_store_revocation_add(st, &entry, NULL, why)) != TSR_OK)
+		conn_fail(&rv->conn);
+	return rc;
 }
 
 int
 revoker_add(struct revoker *rv, const struct tsr_revocation *r,
     int64_t skew_s, revoker_publish_fn publish, void *arg)
 {
-	struct tsr_revocation entry = *r;
 	struct tsr_why why = { "" };
-	int64_t skew = 0;
 	int ret = -1;
 
 	pthread_mutex_lock(&rv->mu);
-	/* Keep it while any server sharing the store may accept the token. */
-	if (tsr_store_setting_get(rv->st, TSR_KEYRING_SETTING_SKEW, &skew,
-	    NULL) != TSR_OK || skew < skew_s)
-		skew = skew_s;
-	entry.expires_at = r->expires_at + skew;
-	if (tsr_store_revocation_add(rv->st, &entry, NULL, &why) != TSR_OK)
+	/* A connection idle since a database restart or failover fails
+	 * once: the second try is on a new one. */
+	if (try_add(rv, r, skew_s, &why) == TSR_OK ||
+	    (tsr_err_clear(&why), try_add(rv, r, skew_s, &why)) == TSR_OK) {
+		if ((ret = publish(arg, rv->conn.st)) != 0)
+			conn_fail(&rv->conn);
+	} else {
 		log_warnx("cannot revoke: %s", why.msg);
-	else
-		ret = publish(arg, rv->st);
+	}
 	pthread_mutex_unlock(&rv->mu);
 	return ret;
 }

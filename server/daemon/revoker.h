@@ -1,7 +1,8 @@
 /*
  * revoker: the request threads' one database connection for writing
  * (revocations from /revoke), with the mutex that serializes its users.
- * Nothing else touches that connection.
+ * Nothing else touches that connection.  It is opened again after an
+ * error (conn.h).
  */
 #ifndef TSR_DAEMON_REVOKER_H
 #define TSR_DAEMON_REVOKER_H
@@ -9,12 +10,13 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "conn.h"
 #include "err.h"
 #include "store/store.h"
 
 struct revoker {
 	pthread_mutex_t	 mu;
-	struct tsr_store *st;		/* NULL until revoker_open */
+	struct conn	 conn;		/* unset until revoker_open */
 };
 
 /* Called with the connection, under the mutex, after a write. */
@@ -31,7 +33,8 @@ void revoker_finish(struct revoker *rv);
  * Store r, kept past r->expires_at by the largest clock skew of any
  * server sharing the store (at least skew_s), then call publish while
  * still holding the mutex, so that deny-lists are published in the
- * order of the writes.  0, or -1 after logging why.
+ * order of the writes.  0, or -1 after logging why (the store could not
+ * be reached or refused the write).
  */
 int revoker_add(struct revoker *rv, const struct tsr_revocation *r,
     int64_t skew_s, revoker_publish_fn publish, void *arg);

@@ -20,6 +20,7 @@ server_init(struct server *s, const struct daemon_config *cfg)
 	snap_slot_init(&s->creds);
 	snap_slot_init(&s->deny);
 	revoker_init(&s->revoker);
+	health_init(&s->health, cfg->max_staleness_s, time(NULL));
 }
 
 void
@@ -209,5 +210,7 @@ server_revoke(struct server *s, const struct tsr_revocation *r)
 	    s);
 	if (ret == 0)
 		log_info("revoked jti=%s client=%s", r->jti, r->client);
+	else
+		health_write(&s->health, false);	/* the writer probes */
 	return ret;
 }

@@ -3,7 +3,8 @@
  * configuration, the snapshots the request threads read (policy, keys,
  * TLS credentials, deny-list), the revocation connection and a few
  * counters.  Each resource has one owner: this module for the
- * snapshots, the revoker for the connection, auditq for the audit queue.
+ * snapshots, the revoker for the connection, auditq for the audit queue,
+ * health for the store's reachability.
  */
 #ifndef TSR_DAEMON_SERVER_H
 #define TSR_DAEMON_SERVER_H
@@ -16,6 +17,7 @@
 
 #include "audit.h"
 #include "daemon.h"
+#include "health.h"
 #include "keyring.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -48,7 +50,7 @@ struct server {
 	struct revoker		 revoker;
 	char			*discovery;	/* RFC 8414 document */
 	size_t			 discovery_len;
-	atomic_bool		 db_ok;		/* last poll reached the db */
+	struct health		 health;	/* is the store reachable */
 	atomic_long		 inflight;	/* requests being answered */
 };
 
