@@ -56,7 +56,7 @@ KEK=
 SERVER_PID=
 _tap_n=0
 _tap_failed=0
-TSR_PG_DIR=
+_lib_pg_dir=	# the cluster this script started itself, if any
 
 _lib_cleanup() {
 	if [ -n "$SERVER_PID" ]; then
@@ -65,7 +65,7 @@ _lib_cleanup() {
 		    kill -KILL "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
 	fi
-	[ -n "$TSR_PG_DIR" ] && "$TSR_SRCDIR/tests/pg/pg-stop" "$TSR_PG_DIR"
+	[ -n "$_lib_pg_dir" ] && "$TSR_SRCDIR/tests/pg/pg-stop" "$_lib_pg_dir"
 	chmod -R u+rwx "$T" 2>/dev/null
 	rm -rf "$T"
 }
@@ -247,6 +247,7 @@ if pg_mode; then
 	}
 	eval "$_pg"
 	unset _pg
+	_lib_pg_dir=$TSR_PG_DIR
 	DB=$TSR_PG_DSN
 	KEK=$T/kek
 	"$TSR_BIN" kek generate "$KEK" >/dev/null ||
