@@ -27,9 +27,11 @@ wait_for() {	# wait_for MS CMD...
 	return 1
 }
 
+# One connection: the outage must fit the audit queue (4096 events), which
+# holds the events until the store is back; above that rate events drop.
 "$TSR_LOADGEN" --connect "127.0.0.1:$P1" --ca "$PKI/ca.pem" \
     --cert "$PKI/order-service.pem" --key "$PKI/order-service-key.pem" \
-    --mode token -c 2 -d 9 \
+    --mode token -c 1 -d 9 \
     --body "grant_type=client_credentials&audience=inventory-service" \
     >"$T/load.json" 2>"$T/load.err" &
 LOAD=$!
