@@ -77,6 +77,8 @@ struct tsr_store_ops {
 	    size_t *out_n, struct tsr_why *why);
 	enum tsr_err (*audit_purge)(struct tsr_store *st, int64_t before,
 	    int *purged, struct tsr_why *why);
+	enum tsr_err (*audit_trim)(struct tsr_store *st, int64_t max_rows,
+	    int64_t *trimmed, struct tsr_why *why);
 };
 
 /* The head of every engine's connection struct. */

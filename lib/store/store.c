@@ -259,3 +259,10 @@ tsr_store_audit_purge(struct tsr_store *st, int64_t before, int *purged,
 {
 	return st->ops->audit_purge(st, before, purged, why);
 }
+
+enum tsr_err
+tsr_store_audit_trim(struct tsr_store *st, int64_t max_rows,
+    int64_t *trimmed, struct tsr_why *why)
+{
+	return st->ops->audit_trim(st, max_rows, trimmed, why);
+}

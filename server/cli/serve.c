@@ -40,7 +40,7 @@ struct serve_opt {
 enum serve_id {
 	O_LISTEN, O_CERT, O_KEY, O_CA, O_CRL, O_ISSUER, O_TTL, O_PERIOD,
 	O_MAX_AGE, O_SKEW, O_BITS, O_THREADS, O_LOG, O_RETENTION, O_RATE,
-	O_CONNS, O_PER_IP, O_TIMEOUT, O_N
+	O_CONNS, O_PER_IP, O_TIMEOUT, O_AUDIT_MAX, O_ANON_RATE, O_N
 };
 
 /* In the order of the usage.  Connection limits suit one busy issuer;
@@ -68,6 +68,10 @@ static const struct serve_opt serve_opts[O_N] = {
 	    65536 },
 	[O_TIMEOUT] = { "connection-timeout", NULL, "30s", SERVE_DURATION, 0,
 	    3600 },
+	[O_AUDIT_MAX] = { "audit-max-rows", "N", "1000000", SERVE_NUMBER,
+	    1000, 1000000000 },
+	[O_ANON_RATE] = { "anonymous-rate-limit", "N/s", "100/s",
+	    SERVE_TEXT },
 };
 
 /* The options' text, defaults filled in, and the numbers in it. */
@@ -206,6 +210,12 @@ check_text(const struct serve_vals *v, struct daemon_config *cfg)
 		    "%d\n", RATELIMIT_MAX_RATE);
 		return -1;
 	}
+	if ((cfg->anon_rate_limit = ratelimit_parse(v->text[O_ANON_RATE])) <
+	    0) {
+		fprintf(stderr, "tessera: --anonymous-rate-limit wants N/s, N "
+		    "from 1 to %d\n", RATELIMIT_MAX_RATE);
+		return -1;
+	}
 	if (v->text[O_ISSUER] != NULL &&
 	    (strlen(v->text[O_ISSUER]) >= sizeof(cfg->issuer) ||
 	    strncmp(v->text[O_ISSUER], "https://", 8) != 0)) {
@@ -248,6 +258,7 @@ make_config(struct serve_vals *v, struct daemon_config *cfg, char *addr,
 	cfg->conn_limit = (unsigned)v->num[O_CONNS];
 	cfg->per_ip_limit = (unsigned)v->num[O_PER_IP];
 	cfg->conn_timeout_s = (unsigned)v->num[O_TIMEOUT];
+	cfg->audit_max_rows = v->num[O_AUDIT_MAX];
 	return 0;
 }
 

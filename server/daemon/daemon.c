@@ -497,7 +497,10 @@ daemon_run(const struct daemon_config *cfg)
 	s.metrics = metrics_create();
 	if (s.cfg.rate_limit > 0)
 		s.ratelimit = ratelimit_create(s.cfg.rate_limit);
+	if (s.cfg.anon_rate_limit > 0)
+		s.anon_limit = ratelimit_create(s.cfg.anon_rate_limit);
 	ret = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
+	    (s.cfg.anon_rate_limit == 0 || s.anon_limit) &&
 	    auditq_start(&aw, &s) == 0 && start(&s, &l) == 0 ? 0 : -1;
 	if (ret == 0)
 		run_loop(&l);
@@ -509,6 +512,7 @@ daemon_run(const struct daemon_config *cfg)
 	tsr_store_close(l.tend_st);
 	metrics_destroy(s.metrics);
 	ratelimit_destroy(s.ratelimit);
+	ratelimit_destroy(s.anon_limit);
 	server_finish(&s);
 	return ret;
 }

@@ -329,8 +329,23 @@ static void
 deny_token(struct server *s, const struct tsr_token_claims *c,
     struct oauth_reply *rp)
 {
+	const struct tsr_revocation *m = NULL;
+	const struct tsr_denylist *dl;
 	struct tsr_revocation r;
+	struct snap *ds;
+	bool listed = false;
 
+	/* Already listed: nothing to write, the answer is the same. */
+	if ((dl = server_deny_acquire(s, &ds)) != NULL)
+		listed = tsr_denylist_match(dl, c->jti, c->sub, c->iat, &m) &&
+		    m->kind == TSR_REVKIND_TOKEN;
+	server_release(ds);
+	if (listed) {
+		rp->reason = "token already revoked";
+		rp->outcome = "revoked";
+		empty_reply(rp, 200);
+		return;
+	}
 	memset(&r, 0, sizeof(r));
 	r.kind = TSR_REVKIND_TOKEN;
 	memcpy(r.jti, c->jti, sizeof(c->jti));
@@ -391,6 +406,7 @@ token_endpoint(struct server *s, const struct oauth_request *rq,
 	if (pol == NULL || (f = malloc(sizeof(*f))) == NULL)
 		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
 	else if ((cl = authenticate(pol, rq, rp)) != NULL &&
+	    within_rate(s, cl, rp) &&
 	    (token = token_param(rq, f, rp)) != NULL)
 		act(s, cl, token, rp);
 	free(f);

@@ -44,7 +44,7 @@ revoker_add(struct revoker *rv, const struct tsr_revocation *r,
 	if (tsr_store_revocation_add(rv->st, &entry, NULL, &why) != TSR_OK)
 		log_warnx("cannot revoke: %s", why.msg);
 	else
-		ret = publish(arg, rv->st);
+		ret = publish(arg, rv->st, &entry);
 	pthread_mutex_unlock(&rv->mu);
 	return ret;
 }

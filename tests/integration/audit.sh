@@ -352,7 +352,7 @@ errors "audit --limit 0: refused" tsr audit --limit 0
 errors "audit --since garbage: refused" tsr audit --since soon
 run tsr audit --outcome denied --since 1h
 like "audit (table): a refusal and its reason" "$OUT" \
-    'denied +- +- +invalid_client +no client certificate'
+    'denied +1 +- +- +invalid_client +no client certificate'
 
 # --- no token text anywhere --------------------------------------------------------
 n_tok=$(grep -c . "$T/tokens")
