@@ -144,13 +144,17 @@ tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	struct keyset ks = { 0 };
 	char old[TSR_MAX_KID + 1] = "";
 	enum tsr_err rc;
+	int lock = -1;
 
+	memset(&fresh, 0, sizeof(fresh));
 	if (new_active != NULL)
 		new_active[0] = '\0';
 	if ((rc = tsr_keyfile_dir_check(o->key_dir, false, why)) != TSR_OK)
 		return rc;
-	/* The slow part, RSA generation, happens outside the transaction. */
-	if ((rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, why)) !=
+	/* The slow part, RSA generation, happens outside the transaction;
+	 * the lock says a file is on its way to a row until the commit. */
+	if ((rc = tsr_keyfile_lock_shared(o->key_dir, &lock, why)) != TSR_OK ||
+	    (rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, why)) !=
 	    TSR_OK)
 		goto out;
 	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
@@ -183,6 +187,7 @@ out:
 		tsr_store_rollback(st);
 		key_abandon(o, &fresh);
 	}
+	tsr_keyfile_unlock(lock);
 	keyset_free(&ks);
 	return rc;
 }
@@ -242,14 +247,16 @@ tsr_keyring_revoke(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	const struct tsr_keyrow *row;
 	struct keyset ks = { 0 };
 	enum tsr_err rc;
+	int lock = -1;
 
 	memset(&fresh, 0, sizeof(fresh));
 	if ((rc = tsr_keyfile_dir_check(o->key_dir, false, why)) != TSR_OK ||
 	    (rc = tsr_store_key_get(st, kid, &target, why)) != TSR_OK)
 		return rc;
 	if (needs_fresh(&target) &&
-	    (rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, why)) !=
-	    TSR_OK)
+	    ((rc = tsr_keyfile_lock_shared(o->key_dir, &lock, why)) !=
+	    TSR_OK || (rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh,
+	    why)) != TSR_OK))
 		goto out;
 	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
@@ -280,6 +287,7 @@ out:
 		tsr_store_rollback(st);
 		key_abandon(o, &fresh);
 	}
+	tsr_keyfile_unlock(lock);
 	keyset_free(&ks);
 	return rc;
 }
@@ -398,32 +406,40 @@ expire_retired(struct tsr_store *st, const struct keyset *ks, int64_t now,
  * A key that can no longer sign must not keep a private file: a crash
  * after the commit that retired it, or before the commit that would have
  * recorded it, can leave one behind.  A file with no row is removed only
- * once it is old enough that no other process can be about to commit it.
+ * while we hold the key directory's lock exclusively: no other process
+ * is then between writing a key file and committing its row, and the
+ * rows are read after taking it, so a row committed before is seen.
  */
 static enum tsr_err
-destroy_dead_files(const struct tsr_keyring_opts *o, const struct keyset *ks,
-    int64_t now, struct tsr_keyring_report *rep, struct tsr_why *why)
+destroy_dead_files(struct tsr_store *st, const struct tsr_keyring_opts *o,
+    struct tsr_keyring_report *rep, struct tsr_why *why)
 {
 	const struct tsr_keyrow *row;
+	struct keyset ks = { 0 };
 	char **kids = NULL;
 	size_t n = 0, i;
-	int64_t age;
 	enum tsr_err rc;
+	bool orphans;
+	int lock = -1;
 
-	if ((rc = tsr_keyfile_list(o->key_dir, &kids, &n, why)) != TSR_OK)
-		return rc;
+	orphans = tsr_keyfile_lock_exclusive(o->key_dir, &lock, NULL) ==
+	    TSR_OK;
+	if ((rc = keyset_read(st, &ks, why)) != TSR_OK ||
+	    (rc = tsr_keyfile_list(o->key_dir, &kids, &n, why)) != TSR_OK)
+		goto out;
 	for (i = 0; i < n && rc == TSR_OK; i++) {
-		row = keyset_find(ks, kids[i]);
-		if (row != NULL && needs_fresh(row))
-			continue;
-		if (row == NULL && (tsr_keyfile_age(o->key_dir, kids[i], now,
-		    &age, NULL) != TSR_OK || age < TSR_KEYRING_ORPHAN_AGE_S))
+		row = keyset_find(&ks, kids[i]);
+		if ((row != NULL && needs_fresh(row)) ||
+		    (row == NULL && !orphans))
 			continue;
 		if ((rc = tsr_keyfile_destroy(o->key_dir, kids[i], why)) ==
 		    TSR_OK)
 			rep->destroyed++;
 	}
+out:
+	tsr_keyfile_unlock(lock);
 	tsr_keyfile_kids_free(kids, n);
+	keyset_free(&ks);
 	return rc;
 }
 
@@ -458,7 +474,7 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	struct tsr_keyring_report dummy;
 	struct tsr_keyrow fresh[2];
 	struct keyset ks = { 0 };
-	int n_fresh = 0, i;
+	int n_fresh = 0, i, lock = -1;
 	enum tsr_err rc;
 
 	if (rep == NULL)
@@ -466,6 +482,7 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	memset(rep, 0, sizeof(*rep));
 	memset(fresh, 0, sizeof(fresh));
 	if ((rc = tsr_keyfile_dir_check(o->key_dir, true, why)) != TSR_OK ||
+	    (rc = tsr_keyfile_lock_shared(o->key_dir, &lock, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
 		goto out;
 	keyset_usable(o, &ks, now, &lost_active, &lost_next);
@@ -483,12 +500,15 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	/* Keys that filled a gap now belong to the store. */
 	for (i = 0; i < rep->created; i++)
 		fresh[i].kid[0] = '\0';
-	rc = destroy_dead_files(o, &ks, now, rep, why);
 out:
 	if (rc != TSR_OK)
 		tsr_store_rollback(st);
 	for (i = 0; i < n_fresh; i++)
 		key_abandon(o, &fresh[i]);
+	/* Ours are committed or gone: let the cleaner take the lock. */
+	tsr_keyfile_unlock(lock);
+	if (rc == TSR_OK)
+		rc = destroy_dead_files(st, o, rep, why);
 	keyset_free(&ks);
 	return rc;
 }
