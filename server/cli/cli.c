@@ -12,6 +12,7 @@
 
 static const char usage_head[] =
 "usage: tessera [--db PATH] [--key-dir DIR] [--json] COMMAND ...\n"
+"       tessera --version | --help\n"
 "\n";
 
 /* After the serve line(s). */
@@ -22,14 +23,14 @@ static const char usage_text[] =
 "  grant add CLIENT AUDIENCE [--scope S]... [--ttl DURATION]\n"
 "  grant list [--client C] [--audience A]\n"
 "  grant remove CLIENT AUDIENCE\n"
-"  key list | rotate | revoke KID\n"
+"  key list [--as-stored] | rotate | revoke KID\n"
 "  kek generate FILE\n"
 "  policy export\n"
 "  policy apply FILE [--dry-run] [--prune]\n"
 "  token inspect [TOKEN]\n"
 "  token revoke [TOKEN] [--jti JTI | --jti-file FILE] [--reason TEXT]\n"
 "  client revoke-tokens NAME [--reason TEXT]\n"
-"  revocation list\n"
+"  revocation list [--include-expired]\n"
 "  audit [--since 1h] [--client C] [--audience A] [--outcome O] [--limit N]\n"
 "\n"
 "Global options may stand before or after the command.\n"

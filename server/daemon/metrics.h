@@ -46,6 +46,8 @@ void metrics_anonymous_limited(struct metrics *m);
 struct metrics_gauges {
 	int64_t	 active_key_age_s;
 	int64_t	 tls_cert_expiry_s;	/* seconds until notAfter */
+	int64_t	 crl_next_update_s;	/* negative once stale */
+	int	 has_crl_next_update;
 	int64_t	 denylist_entries;
 	uint64_t audit_dropped;
 	uint64_t audit_waits;
