@@ -38,10 +38,10 @@ _tessera()
 	    --issuer --token-ttl --rotation-period --jwks-max-age --clock-skew
 	    --key-bits --threads --log-level --audit-retention --rate-limit
 	    --max-connections --max-connections-per-ip --connection-timeout
-	    --max-staleness"
+	    --max-staleness --audit-max-rows --anonymous-rate-limit"
 
 	case $prev in
-	--db | --tls-cert | --tls-key | --client-ca | --client-crl)
+	--db | --tls-cert | --tls-key | --client-ca | --client-crl | --jti-file)
 		_filedir
 		return
 		;;
@@ -69,7 +69,8 @@ _tessera()
 	--listen | --issuer | --token-ttl | --rotation-period | \
 	--jwks-max-age | --clock-skew | --threads | --audit-retention | \
 	--rate-limit | --max-connections | --max-connections-per-ip | \
-	--connection-timeout | --max-staleness | --cn | --description | --scope | --ttl | \
+	--connection-timeout | --max-staleness | --audit-max-rows | \
+	--anonymous-rate-limit | --cn | --description | --scope | --ttl | \
 	--audience | --since | --limit | --jti | --reason)
 		return	# a value of the user's own
 		;;

@@ -8,10 +8,12 @@
 
 struct tsr_audit_queue {
 	pthread_mutex_t		 mu;
-	pthread_cond_t		 cv;
+	pthread_cond_t		 cv;		/* an event arrived */
+	pthread_cond_t		 room;		/* the writer took some */
 	struct tsr_audit_event	*ring;
 	size_t			 cap, head, len;
-	uint64_t		 dropped;
+	uint64_t		 pushed, waited, dropped;
+	bool			 writer_down;	/* full: drop, do not wait */
 };
 
 struct tsr_audit_queue *
@@ -28,6 +30,7 @@ tsr_audit_queue_create(size_t capacity)
 	q->cap = capacity;
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
+	pthread_cond_init(&q->room, NULL);
 	return q;
 }
 
@@ -38,25 +41,9 @@ tsr_audit_queue_destroy(struct tsr_audit_queue *q)
 		return;
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->cv);
+	pthread_cond_destroy(&q->room);
 	free(q->ring);
 	free(q);
-}
-
-bool
-tsr_audit_push(struct tsr_audit_queue *q, const struct tsr_audit_event *ev)
-{
-	bool ok;
-
-	pthread_mutex_lock(&q->mu);
-	if ((ok = q->len < q->cap)) {
-		q->ring[(q->head + q->len) % q->cap] = *ev;
-		q->len++;
-		pthread_cond_signal(&q->cv);
-	} else {
-		q->dropped++;
-	}
-	pthread_mutex_unlock(&q->mu);
-	return ok;
 }
 
 static void
@@ -69,6 +56,33 @@ deadline_in(struct timespec *ts, int ms)
 		ts->tv_sec++;
 		ts->tv_nsec -= 1000000000L;
 	}
+}
+
+bool
+tsr_audit_push(struct tsr_audit_queue *q, const struct tsr_audit_event *ev)
+{
+	struct timespec until;
+	bool ok;
+
+	pthread_mutex_lock(&q->mu);
+	if (q->len == q->cap && !q->writer_down) {
+		/* Back-pressure, the last resort: wait for the writer. */
+		q->waited++;
+		deadline_in(&until, TSR_AUDIT_WAIT_MS);
+		while (q->len == q->cap && pthread_cond_timedwait(&q->room,
+		    &q->mu, &until) != ETIMEDOUT)
+			;
+	}
+	if ((ok = q->len < q->cap)) {
+		q->ring[(q->head + q->len) % q->cap] = *ev;
+		q->len++;
+		q->pushed++;
+		pthread_cond_signal(&q->cv);
+	} else {
+		q->dropped++;
+	}
+	pthread_mutex_unlock(&q->mu);
+	return ok;
 }
 
 size_t
@@ -88,6 +102,8 @@ tsr_audit_pop(struct tsr_audit_queue *q, struct tsr_audit_event *out,
 		q->head = (q->head + 1) % q->cap;
 		q->len--;
 	}
+	if (n > 0)
+		pthread_cond_broadcast(&q->room);
 	pthread_mutex_unlock(&q->mu);
 	return n;
 }
@@ -108,6 +124,26 @@ tsr_audit_count_dropped(struct tsr_audit_queue *q, uint64_t n)
 {
 	pthread_mutex_lock(&q->mu);
 	q->dropped += n;
+	pthread_mutex_unlock(&q->mu);
+}
+
+void
+tsr_audit_writer_down(struct tsr_audit_queue *q, bool down)
+{
+	pthread_mutex_lock(&q->mu);
+	q->writer_down = down;
+	pthread_mutex_unlock(&q->mu);
+}
+
+void
+tsr_audit_stats(struct tsr_audit_queue *q, struct tsr_audit_stats *out)
+{
+	pthread_mutex_lock(&q->mu);
+	out->pushed = q->pushed;
+	out->waited = q->waited;
+	out->dropped = q->dropped;
+	out->depth = q->len;
+	out->capacity = q->cap;
 	pthread_mutex_unlock(&q->mu);
 }
 

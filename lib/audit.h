@@ -4,9 +4,11 @@
  *
  * Request threads push events into a bounded in-memory queue without
  * waiting on the database; one writer drains it in batches into the store
- * (tsr_store_audit_add).  A full queue drops the event and counts the
- * drop rather than slow a request down.  Events never hold a token or key:
- * a jti, a kid and a certificate fingerprint identify what happened.
+ * (tsr_store_audit_add).  A full queue makes the request wait for room
+ * (up to TSR_AUDIT_WAIT_MS) rather than lose the event, and only then
+ * drops and counts it.  Events
+ * never hold a token or key: a jti, a kid and a certificate fingerprint
+ * identify what happened.
  */
 #ifndef TSR_AUDIT_H
 #define TSR_AUDIT_H
@@ -21,6 +23,10 @@
 #define TSR_AUDIT_MAX_REASON	128
 #define TSR_AUDIT_MAX_PEER	64
 #define TSR_AUDIT_MAX_SCOPES	TSR_MAX_SCOPES_TEXT
+/* Longest a request waits for room in a full queue before its event is
+ * dropped: the store's own busy timeout, the longest a healthy writer
+ * stalls. */
+#define TSR_AUDIT_WAIT_MS	TSR_STORE_BUSY_TIMEOUT_MS
 
 struct tsr_audit_event {
 	int64_t	at;
@@ -36,6 +42,18 @@ struct tsr_audit_event {
 	char	outcome[16];			/* issued, denied, ... */
 	char	error[32];			/* OAuth error code or "" */
 	char	reason[TSR_AUDIT_MAX_REASON];
+	int64_t	count;			/* events this row stands for; 0 = 1 */
+	bool	anonymous;		/* caller proved no identity: folded
+					 * into a counted row, not stored */
+};
+
+/* What the queue has seen, since creation. */
+struct tsr_audit_stats {
+	uint64_t	pushed;		/* events taken in */
+	uint64_t	waited;		/* pushes that waited for room */
+	uint64_t	dropped;	/* events lost: no room in time */
+	size_t		depth;		/* waiting now */
+	size_t		capacity;
 };
 
 struct tsr_audit_queue;
@@ -44,8 +62,9 @@ struct tsr_audit_queue;
 struct tsr_audit_queue *tsr_audit_queue_create(size_t capacity);
 void tsr_audit_queue_destroy(struct tsr_audit_queue *q);
 
-/* Copy ev in; false (and one more drop counted) when the queue is full.
- * Thread-safe. */
+/* Copy ev in, waiting for room when the queue is full;
+ * false (and one more drop counted) when no room came within
+ * TSR_AUDIT_WAIT_MS.  Thread-safe. */
 bool tsr_audit_push(struct tsr_audit_queue *q,
     const struct tsr_audit_event *ev);
 
@@ -61,6 +80,11 @@ size_t tsr_audit_pop(struct tsr_audit_queue *q, struct tsr_audit_event *out,
 uint64_t tsr_audit_dropped(struct tsr_audit_queue *q);
 /* The writer lost n events it had taken (its store stayed away). */
 void tsr_audit_count_dropped(struct tsr_audit_queue *q, uint64_t n);
+/* The writer cannot store (its store is away), or can again.  While it
+ * cannot, a full queue drops at once: waiting for room would only hold
+ * request threads for nothing. */
+void tsr_audit_writer_down(struct tsr_audit_queue *q, bool down);
+void tsr_audit_stats(struct tsr_audit_queue *q, struct tsr_audit_stats *out);
 
 /* Copy src into a fixed field, cutting it to fit: audit fields are for
  * people, and a cut value is better than no event. */

@@ -28,6 +28,21 @@ TSR_MUST_CHECK enum tsr_err tsr_denylist_build(
 
 void tsr_denylist_destroy(struct tsr_denylist *dl);
 
+/* Token entries a list derived by tsr_denylist_add holds apart before
+ * they are merged into its sorted array. */
+#define TSR_DENYLIST_RECENT_MAX	256
+
+/*
+ * A new list: dl plus the token entry r, for a revocation this process
+ * just wrote, so that it counts at once without reloading the store.
+ * It shares dl's loaded arrays (a copy of a few recent entries is all
+ * it costs; every TSR_DENYLIST_RECENT_MAX additions one merge).
+ * TSR_ERR_EXISTS when r's jti is listed already, TSR_ERR_INVALID for a
+ * client entry (reload for those), TSR_ERR_NOMEM.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_denylist_add(const struct tsr_denylist *dl,
+    const struct tsr_revocation *r, struct tsr_denylist **out);
+
 /*
  * Is the token with this jti, issued to client at iat, revoked?  When it
  * is and match is not NULL, *match points at the entry that says so

@@ -6,6 +6,7 @@
  */
 #include "keyfile.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <dirent.h>
@@ -105,6 +106,49 @@ dir_open(const char *dir, int *dfd, struct tsr_why *why)
 		return tsr_err_why(why, TSR_ERR_IO, "key directory %s: %s", dir,
 		    errstr(errno, ebuf, sizeof(ebuf)));
 	return TSR_OK;
+}
+
+static enum tsr_err
+dir_lock(const char *dir, int op, int *fd, struct tsr_why *why)
+{
+	char ebuf[128];
+	enum tsr_err rc;
+
+	if ((rc = dir_open(dir, fd, why)) != TSR_OK) {
+		*fd = -1;
+		return rc;
+	}
+	while (flock(*fd, op) == -1) {
+		if (errno == EINTR)
+			continue;
+		rc = errno == EWOULDBLOCK ? tsr_err_why(why, TSR_ERR_CONFLICT,
+		    "key directory %s: a key is being written", dir) :
+		    tsr_err_why(why, TSR_ERR_IO, "key directory %s: lock: %s",
+		    dir, errstr(errno, ebuf, sizeof(ebuf)));
+		close(*fd);
+		*fd = -1;
+		return rc;
+	}
+	return TSR_OK;
+}
+
+enum tsr_err
+tsr_keyfile_lock_shared(const char *dir, int *fd, struct tsr_why *why)
+{
+	return dir_lock(dir, LOCK_SH, fd, why);
+}
+
+enum tsr_err
+tsr_keyfile_lock_exclusive(const char *dir, int *fd, struct tsr_why *why)
+{
+	return dir_lock(dir, LOCK_EX | LOCK_NB, fd, why);
+}
+
+void
+tsr_keyfile_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);	/* releases the lock */
 }
 
 static void

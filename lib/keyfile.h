@@ -32,6 +32,21 @@
 TSR_MUST_CHECK enum tsr_err tsr_keyfile_dir_check(const char *dir,
     bool create, struct tsr_why *why);
 
+/*
+ * The key directory's lock (flock on the directory itself).  A process
+ * that writes a new key file holds it shared from before the write until
+ * the row naming the key is committed (or the file removed): many may.
+ * Whoever removes orphans (files no row names) takes it exclusive
+ * without waiting, so it never removes a file whose row is about to
+ * commit; TSR_ERR_CONFLICT when someone holds it.  A crash releases it.
+ * *fd is -1 after a failure; tsr_keyfile_unlock(-1) does nothing.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_keyfile_lock_shared(const char *dir, int *fd,
+    struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_keyfile_lock_exclusive(const char *dir,
+    int *fd, struct tsr_why *why);
+void tsr_keyfile_unlock(int fd);
+
 /* Write key's private half to dir/<kid>.pem atomically, mode 0600.
  * TSR_ERR_EXISTS if the file is already there; TSR_ERR_STATE if key has
  * no private half; dir is checked as by tsr_keyfile_dir_check. */

@@ -192,13 +192,17 @@ tsr_keyring_rotate(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	struct keyset ks = { 0 };
 	char old[TSR_MAX_KID + 1] = "";
 	enum tsr_err rc;
+	int lock = -1;
 
+	memset(&fresh, 0, sizeof(fresh));
 	if (new_active != NULL)
 		new_active[0] = '\0';
 	if ((rc = tsr_keyvault_check(&v, false, why)) != TSR_OK)
 		return rc;
-	/* The slow part, RSA generation, happens outside the transaction. */
-	if ((rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, &stg, why)) !=
+	/* The slow part, RSA generation, happens outside the transaction;
+	 * the lock says a file is on its way to a row until the commit. */
+	if ((rc = tsr_keyvault_lock(&v, &lock, why)) != TSR_OK ||
+	    (rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, &stg, why)) !=
 	    TSR_OK)
 		goto out;
 	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
@@ -230,6 +234,7 @@ out:
 	if (rc != TSR_OK)
 		tsr_store_rollback(st);
 	key_abandon(o, &stg);
+	tsr_keyvault_unlock(lock);
 	keyset_free(&ks);
 	return rc;
 }
@@ -293,14 +298,16 @@ tsr_keyring_revoke(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	const struct tsr_keyrow *row;
 	struct keyset ks = { 0 };
 	enum tsr_err rc;
+	int lock = -1;
 
 	memset(&fresh, 0, sizeof(fresh));
 	if ((rc = tsr_keyvault_check(&v, false, why)) != TSR_OK ||
 	    (rc = tsr_store_key_get(st, kid, &target, why)) != TSR_OK)
 		return rc;
 	if (needs_fresh(&target) &&
-	    (rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, &stg, why)) !=
-	    TSR_OK)
+	    ((rc = tsr_keyvault_lock(&v, &lock, why)) != TSR_OK ||
+	    (rc = key_create(o, TSR_KEYSTATE_NEXT, now, &fresh, &stg,
+	    why)) != TSR_OK))
 		goto out;
 	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
@@ -332,6 +339,7 @@ out:
 	if (rc != TSR_OK)
 		tsr_store_rollback(st);
 	key_abandon(o, &stg);
+	tsr_keyvault_unlock(lock);
 	keyset_free(&ks);
 	return rc;
 }
@@ -450,19 +458,15 @@ expire_retired(struct tsr_store *st, const struct keyset *ks, int64_t now,
 /*
  * A key that can no longer sign must not keep a private half: a crash
  * after the commit that retired it, or before the commit that would have
- * recorded it, can leave a file behind.  A file with no row is removed
- * only once it is old enough that no other process can be about to
- * commit it.
+ * recorded it, can leave one behind (see tsr_keyvault_sweep).
  */
 static enum tsr_err
 destroy_dead_files(struct tsr_store *st, const struct tsr_keyring_opts *o,
-    const struct keyset *ks, int64_t now, struct tsr_keyring_report *rep,
-    struct tsr_why *why)
+    struct tsr_keyring_report *rep, struct tsr_why *why)
 {
 	struct tsr_keyvault v = vault_of(o);
 
-	return tsr_keyvault_sweep(&v, st, ks->rows, ks->n, now,
-	    TSR_KEYRING_ORPHAN_AGE_S, &rep->destroyed, why);
+	return tsr_keyvault_sweep(&v, st, &rep->destroyed, why);
 }
 
 /* Inside the transaction: repair, fill the gaps, expire. */
@@ -499,7 +503,7 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	struct tsr_keyring_report dummy;
 	struct tsr_keyrow fresh[2];
 	struct keyset ks = { 0 };
-	int n_fresh = 0, i;
+	int n_fresh = 0, i, lock = -1;
 	enum tsr_err rc;
 
 	if (rep == NULL)
@@ -508,6 +512,7 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	memset(fresh, 0, sizeof(fresh));
 	memset(stg, 0, sizeof(stg));
 	if ((rc = tsr_keyvault_check(&v, true, why)) != TSR_OK ||
+	    (rc = tsr_keyvault_lock(&v, &lock, why)) != TSR_OK ||
 	    (rc = keyset_read(st, &ks, why)) != TSR_OK)
 		goto out;
 	keyset_usable(st, o, &ks, now, &lost_active, &lost_next);
@@ -525,15 +530,15 @@ tsr_keyring_ensure(struct tsr_store *st, const struct tsr_keyring_opts *o,
 	/* Keys that filled a gap now belong to the store. */
 	for (i = 0; i < rep->created; i++)
 		tsr_keyvault_committed(&stg[i]);
-	keyset_free(&ks);
-	/* Sweep what the commit left: rows as they are now. */
-	if ((rc = keyset_read(st, &ks, why)) == TSR_OK)
-		rc = destroy_dead_files(st, o, &ks, now, rep, why);
 out:
 	if (rc != TSR_OK)
 		tsr_store_rollback(st);
 	for (i = 0; i < 2; i++)
 		key_abandon(o, &stg[i]);
+	/* Ours are committed or gone: let the sweep take the lock. */
+	tsr_keyvault_unlock(lock);
+	if (rc == TSR_OK)
+		rc = destroy_dead_files(st, o, rep, why);
 	keyset_free(&ks);
 	return rc;
 }

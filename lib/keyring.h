@@ -8,7 +8,10 @@
  * rotation goes to a key verifiers have cached for a whole period.  The
  * private file of a key is written before its row commits and destroyed
  * after the row that retires it commits, so a crash between the two steps
- * leaves at worst an orphan file, which tsr_keyring_repair removes.
+ * leaves at worst an orphan file, which tsr_keyring_ensure removes.  The
+ * key directory's lock (keyfile.h), held shared from writing a key file
+ * to committing its row, tells ensure that no other process is about to
+ * commit a row for a file it sees without one.
  *
  * A struct tsr_keyring is an immutable snapshot for serving: the active
  * private key, the published public keys and the JWKS document, made
@@ -46,10 +49,6 @@ struct tsr_keyring_opts {
 	const struct tsr_seal_keks *keks;
 };
 
-/* A private key file with no row is an orphan (a crash before its row
- * committed) once it is this old; younger, it may be about to commit. */
-#define TSR_KEYRING_ORPHAN_AGE_S	60
-
 /* What tsr_keyring_ensure did. */
 struct tsr_keyring_report {
 	int	created;	/* new keys */
@@ -64,7 +63,9 @@ struct tsr_keyring_report {
  * gone is revoked; create an active key when there is none (promoting
  * the next key if there is one) and a next key when there is none;
  * expire retired keys whose window has passed; destroy the private files
- * of keys that can no longer sign and of orphans.  rep may be NULL.
+ * of keys that can no longer sign and of orphans (files no row names),
+ * the latter only while no other process holds the key directory's lock
+ * (a key being written).  rep may be NULL.
  */
 TSR_MUST_CHECK enum tsr_err tsr_keyring_ensure(struct tsr_store *st,
     const struct tsr_keyring_opts *o, int64_t now,

@@ -177,47 +177,55 @@ find_row(const struct tsr_keyrow *rows, size_t n, const char *kid)
 	return NULL;
 }
 
+/*
+ * Files of keys that can no longer sign go at once.  A file with no row
+ * goes only while we hold the directory's lock exclusively: no other
+ * process is then between writing a key file and committing its row,
+ * and the rows are read after taking the lock, so a row committed just
+ * before is seen.
+ */
 static enum tsr_err
-sweep_files(const struct tsr_keyvault *v, const struct tsr_keyrow *rows,
-    size_t n_rows, int64_t now, int64_t orphan_age_s, int *destroyed,
-    struct tsr_why *why)
+sweep_files(const struct tsr_keyvault *v, struct tsr_store *st,
+    int *destroyed, struct tsr_why *why)
 {
 	const struct tsr_keyrow *row;
+	struct tsr_keyrow *rows = NULL;
+	size_t n_rows = 0, n = 0, i;
 	char **kids = NULL;
-	size_t n = 0, i;
-	int64_t age;
 	enum tsr_err rc;
+	bool orphans;
+	int lock = -1;
 
-	if ((rc = tsr_keyfile_list(v->dir, &kids, &n, why)) != TSR_OK)
-		return rc;
+	orphans = tsr_keyfile_lock_exclusive(v->dir, &lock, NULL) == TSR_OK;
+	if ((rc = tsr_store_key_list(st, &rows, &n_rows, why)) != TSR_OK ||
+	    (rc = tsr_keyfile_list(v->dir, &kids, &n, why)) != TSR_OK)
+		goto out;
 	for (i = 0; i < n && rc == TSR_OK; i++) {
 		row = find_row(rows, n_rows, kids[i]);
-		if (row != NULL && may_sign(row))
-			continue;
-		if (row == NULL && (tsr_keyfile_age(v->dir, kids[i], now,
-		    &age, NULL) != TSR_OK || age < orphan_age_s))
+		if ((row != NULL && may_sign(row)) || (row == NULL && !orphans))
 			continue;
 		if ((rc = tsr_keyfile_destroy(v->dir, kids[i], why)) ==
 		    TSR_OK)
 			(*destroyed)++;
 	}
+out:
+	tsr_keyfile_unlock(lock);
 	tsr_keyfile_kids_free(kids, n);
+	free(rows);
 	return rc;
 }
 
-enum tsr_err
-tsr_keyvault_sweep(const struct tsr_keyvault *v, struct tsr_store *st,
-    const struct tsr_keyrow *rows, size_t n, int64_t now,
-    int64_t orphan_age_s, int *destroyed, struct tsr_why *why)
+/* A sealed key has no orphans: its row is its foreign key. */
+static enum tsr_err
+sweep_sealed(struct tsr_store *st, int *destroyed, struct tsr_why *why)
 {
-	enum tsr_err rc = TSR_OK;
+	struct tsr_keyrow *rows = NULL;
+	enum tsr_err rc;
+	size_t n = 0, i;
 	bool gone;
-	size_t i;
 
-	if (!sealed(v))
-		return sweep_files(v, rows, n, now, orphan_age_s, destroyed,
-		    why);
-	/* A sealed key has no orphans: its row is its foreign key. */
+	if ((rc = tsr_store_key_list(st, &rows, &n, why)) != TSR_OK)
+		return rc;
 	for (i = 0; i < n && rc == TSR_OK; i++) {
 		if (may_sign(&rows[i]))
 			continue;
@@ -225,7 +233,33 @@ tsr_keyvault_sweep(const struct tsr_keyvault *v, struct tsr_store *st,
 		if (rc == TSR_OK && gone)
 			(*destroyed)++;
 	}
+	free(rows);
 	return rc;
+}
+
+enum tsr_err
+tsr_keyvault_sweep(const struct tsr_keyvault *v, struct tsr_store *st,
+    int *destroyed, struct tsr_why *why)
+{
+	if (!sealed(v))
+		return sweep_files(v, st, destroyed, why);
+	return sweep_sealed(st, destroyed, why);
+}
+
+enum tsr_err
+tsr_keyvault_lock(const struct tsr_keyvault *v, int *lock,
+    struct tsr_why *why)
+{
+	*lock = -1;
+	if (sealed(v))
+		return TSR_OK;
+	return tsr_keyfile_lock_shared(v->dir, lock, why);
+}
+
+void
+tsr_keyvault_unlock(int lock)
+{
+	tsr_keyfile_unlock(lock);
 }
 
 /* Seal kid's key again under the first KEK, unless it already is. */

@@ -82,14 +82,24 @@ TSR_MUST_CHECK enum tsr_err tsr_keyvault_drop(const struct tsr_keyvault *v,
     const char *kid, struct tsr_why *why);
 
 /*
- * Destroy the private keys of rows[0..n) that can no longer sign (not
- * next or active) and, in a key directory, orphan files old enough
- * (orphan_age_s) that no other process can be about to commit their
- * row.  *destroyed counts.
+ * The key directory's lock, held shared from writing a key file until
+ * its row commits or the file is gone (tsr_keyvault_unlock).  The sweep
+ * removes a file that no row names only while it holds the lock
+ * exclusively, so it never races a key another process is about to
+ * commit.  Sealed keys need no lock: *lock is -1.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_keyvault_lock(const struct tsr_keyvault *v,
+    int *lock, struct tsr_why *why);
+void tsr_keyvault_unlock(int lock);
+
+/*
+ * Destroy the private keys of rows that can no longer sign (not next or
+ * active) and, in a key directory whose lock no one else holds, files
+ * that no row names.  Reads the rows itself, after taking the lock;
+ * outside any transaction.  *destroyed counts.
  */
 TSR_MUST_CHECK enum tsr_err tsr_keyvault_sweep(const struct tsr_keyvault *v,
-    struct tsr_store *st, const struct tsr_keyrow *rows, size_t n,
-    int64_t now, int64_t orphan_age_s, int *destroyed, struct tsr_why *why);
+    struct tsr_store *st, int *destroyed, struct tsr_why *why);
 
 /*
  * Seal every stored private key again under the first KEK, in one

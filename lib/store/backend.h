@@ -89,6 +89,8 @@ struct tsr_store_ops {
 	    struct tsr_why *why);
 	enum tsr_err (*listen_drain)(struct tsr_store *st, unsigned *areas,
 	    struct tsr_why *why);
+	enum tsr_err (*audit_trim)(struct tsr_store *st, int64_t max_rows,
+	    int64_t *trimmed, struct tsr_why *why);
 };
 
 /* The head of every engine's connection struct. */

@@ -1502,12 +1502,12 @@ pg_revocation_purge(struct tsr_store *st, int64_t now, int *purged,
 /* --- the audit trail ---------------------------------------------- */
 
 #define AUDIT_COLS "at, event, peer, cert_sha256, cn, client, audience," \
-	" scopes, jti, kid, outcome, error, reason"
+	" scopes, jti, kid, outcome, error, reason, count"
 #define AUDIT_DEFAULT_LIMIT	100
 
 static const char sql_audit_add[] =
     "INSERT INTO audit_events (" AUDIT_COLS ") VALUES ($1::bigint,"
-    " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+    " $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::bigint)";
 /* NULL parameters do not filter. */
 static const char sql_audit_list[] =
     "SELECT " AUDIT_COLS " FROM audit_events"
@@ -1517,6 +1517,11 @@ static const char sql_audit_list[] =
     " ORDER BY at DESC, id DESC LIMIT $5::bigint";
 static const char sql_audit_purge[] =
     "DELETE FROM audit_events WHERE at < $1::bigint";
+/* Rows get ever larger ids, and purges take the oldest: the newest
+ * max_rows are those within max_rows of the largest id. */
+static const char sql_audit_trim[] =
+    "DELETE FROM audit_events"
+    " WHERE id <= (SELECT max(id) FROM audit_events) - $1::bigint";
 
 /* The text fields of an event, in column order after `at`. */
 static void
@@ -1549,6 +1554,7 @@ audit_insert(struct tsr_store *st, const struct tsr_audit_event *e,
 	p_int(&p, e->at);
 	for (i = 0; i < 12; i++)
 		p_opt_field(&p, f[i], sz[i]);
+	p_int(&p, e->count > 1 ? e->count : 1);
 	return run_write(st, sql_audit_add, &p, "write audit event", NULL,
 	    why);
 }
@@ -1588,6 +1594,8 @@ read_audit(const PGresult *res, int i, void *row)
 	for (c = 0; c < 12; c++)
 		if (!col_opt_text(res, i, c + 1, f[c], sz[c]))
 			return TSR_ERR_DB;
+	if (!col_int(res, i, 13, &e->count))
+		return TSR_ERR_DB;
 	return TSR_OK;
 }
 
@@ -1624,6 +1632,27 @@ pg_audit_purge(struct tsr_store *st, int64_t before, int *purged,
 	    &changes, why);
 	if (purged != NULL)
 		*purged = rc == TSR_OK ? changes : 0;
+	return rc;
+}
+
+static enum tsr_err
+pg_audit_trim(struct tsr_store *st, int64_t max_rows, int64_t *trimmed,
+    struct tsr_why *why)
+{
+	struct params p = { 0 };
+	enum tsr_err rc;
+	int changes = 0;
+
+	if (trimmed != NULL)
+		*trimmed = 0;
+	if (max_rows < 1)
+		return tsr_err_why(why, TSR_ERR_INVALID,
+		    "audit cap must be at least 1 row");
+	p_int(&p, max_rows);
+	rc = run_write(st, sql_audit_trim, &p, "trim audit events", &changes,
+	    why);
+	if (rc == TSR_OK && trimmed != NULL)
+		*trimmed = changes;
 	return rc;
 }
 
@@ -1713,6 +1742,7 @@ const struct tsr_store_ops tsr_store_postgresql_ops = {
 	.audit_add = pg_audit_add,
 	.audit_list = pg_audit_list,
 	.audit_purge = pg_audit_purge,
+	.audit_trim = pg_audit_trim,
 	.listen = pg_listen,
 	.listen_drain = pg_listen_drain,
 };

@@ -1368,12 +1368,12 @@ sqlite_revocation_purge(struct tsr_store *st, int64_t now, int *purged,
 /* --- the audit trail ---------------------------------------------- */
 
 #define AUDIT_COLS "at, event, peer, cert_sha256, cn, client, audience," \
-	" scopes, jti, kid, outcome, error, reason"
+	" scopes, jti, kid, outcome, error, reason, count"
 #define AUDIT_DEFAULT_LIMIT	100
 
 static const char sql_audit_add[] =
     "INSERT INTO audit_events (" AUDIT_COLS ")"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)";
 /* NULL parameters do not filter. */
 static const char sql_audit_list[] =
     "SELECT " AUDIT_COLS " FROM audit_events"
@@ -1382,6 +1382,11 @@ static const char sql_audit_list[] =
     " ORDER BY at DESC, id DESC LIMIT ?5";
 static const char sql_audit_purge[] =
     "DELETE FROM audit_events WHERE at < ?1";
+/* Rows get ever larger ids, and purges take the oldest: the newest
+ * max_rows are those within max_rows of the largest id. */
+static const char sql_audit_trim[] =
+    "DELETE FROM audit_events"
+    " WHERE id <= (SELECT max(id) FROM audit_events) - ?1";
 
 /* The text fields of an event, in column order after `at`. */
 static void
@@ -1418,6 +1423,9 @@ audit_insert(struct tsr_store *st, sqlite3_stmt *stmt,
 		if ((rc = bind_opt_field(stmt, i + 2, f[i], sz[i], why)) !=
 		    TSR_OK)
 			return rc;
+	if ((rc = bind_int(stmt, 14, e->count > 1 ? e->count : 1, why)) !=
+	    TSR_OK)
+		return rc;
 	return run_write(st, stmt, "write audit event", NULL, why);
 }
 
@@ -1457,6 +1465,7 @@ read_audit(sqlite3_stmt *stmt, void *row)
 	for (i = 0; i < 12; i++)
 		if (!col_opt_text(stmt, i + 1, f[i], sz[i]))
 			return TSR_ERR_DB;
+	e->count = sqlite3_column_int64(stmt, 13);
 	return TSR_OK;
 }
 
@@ -1501,6 +1510,28 @@ sqlite_audit_purge(struct tsr_store *st, int64_t before, int *purged,
 	return rc;
 }
 
+static enum tsr_err
+sqlite_audit_trim(struct tsr_store *st, int64_t max_rows, int64_t *trimmed,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if (trimmed != NULL)
+		*trimmed = 0;
+	if (max_rows < 1)
+		return tsr_err_why(why, TSR_ERR_INVALID,
+		    "audit cap must be at least 1 row");
+	if ((rc = prep(st, sql_audit_trim, &stmt, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 1, max_rows, why)) == TSR_OK)
+		rc = run_write(st, stmt, "trim audit events", &changes, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_OK && trimmed != NULL)
+		*trimmed = changes;
+	return rc;
+}
+
 const struct tsr_store_ops tsr_store_sqlite_ops = {
 	.name = "sqlite",
 	.open = sqlite_open,
@@ -1536,4 +1567,5 @@ const struct tsr_store_ops tsr_store_sqlite_ops = {
 	.audit_add = sqlite_audit_add,
 	.audit_list = sqlite_audit_list,
 	.audit_purge = sqlite_audit_purge,
+	.audit_trim = sqlite_audit_trim,
 };

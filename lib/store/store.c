@@ -355,3 +355,10 @@ tsr_store_listen_drain(struct tsr_store *st, unsigned *areas,
 	return faulted(why) ? TSR_ERR_DB :
 	    st->ops->listen_drain(st, areas, why);
 }
+
+enum tsr_err
+tsr_store_audit_trim(struct tsr_store *st, int64_t max_rows,
+    int64_t *trimmed, struct tsr_why *why)
+{
+	return st->ops->audit_trim(st, max_rows, trimmed, why);
+}

@@ -223,4 +223,9 @@ TSR_MUST_CHECK enum tsr_err tsr_store_audit_list(struct tsr_store *st,
 TSR_MUST_CHECK enum tsr_err tsr_store_audit_purge(struct tsr_store *st,
     int64_t before, int *purged, struct tsr_why *why);
 
+/* Keep the max_rows newest rows (by insertion order), deleting the
+ * others; *trimmed (may be NULL) counts them.  Cheap when under the cap. */
+TSR_MUST_CHECK enum tsr_err tsr_store_audit_trim(struct tsr_store *st,
+    int64_t max_rows, int64_t *trimmed, struct tsr_why *why);
+
 #endif

@@ -18,11 +18,12 @@ event_json(const void *row)
 {
 	const struct tsr_audit_event *e = row;
 	return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
-	    "s:s}", "at", (json_int_t)e->at, "event", e->event, "peer",
+	    "s:s,s:I}", "at", (json_int_t)e->at, "event", e->event, "peer",
 	    e->peer, "cert_sha256", e->cert_sha256, "cn", e->cn, "client",
 	    e->client, "audience", e->audience, "scopes", e->scopes, "jti",
 	    e->jti, "kid", e->kid, "outcome", e->outcome, "error", e->error,
-	    "reason", e->reason);
+	    "reason", e->reason, "count", (json_int_t)(e->count > 1 ?
+	    e->count : 1));
 }
 
 /* An escaped column value, "-" when empty: the values come from
@@ -44,13 +45,15 @@ event_table(const void *rows, size_t n)
 	char why[TSR_ESC_BUF(TSR_AUDIT_MAX_REASON)];
 	size_t i;
 
-	printf("%-21s %-10s %-9s %-20s %-20s %-22s %s\n", "AT", "EVENT",
-	    "OUTCOME", "CLIENT", "AUDIENCE", "ERROR", "REASON");
+	/* COUNT: how many requests a folded row stands for. */
+	printf("%-21s %-10s %-9s %6s %-20s %-20s %-22s %s\n", "AT", "EVENT",
+	    "OUTCOME", "COUNT", "CLIENT", "AUDIENCE", "ERROR", "REASON");
 	for (i = 0; i < n; i++) {
 		cli_format_time(es[i].at, at, sizeof(at));
-		printf("%-21s %-10s %-9s %-20s %-20s %-22s %s\n", at,
+		printf("%-21s %-10s %-9s %6lld %-20s %-20s %-22s %s\n", at,
 		    col(es[i].event, ev, sizeof(ev)),
 		    col(es[i].outcome, out, sizeof(out)),
+		    (long long)(es[i].count > 1 ? es[i].count : 1),
 		    col(es[i].client, cl, sizeof(cl)),
 		    col(es[i].audience, aud, sizeof(aud)),
 		    col(es[i].error, err, sizeof(err)),

@@ -30,7 +30,7 @@ static const char usage_text[] =
 "  policy export\n"
 "  policy apply FILE [--dry-run] [--prune]\n"
 "  token inspect [TOKEN]\n"
-"  token revoke [TOKEN] [--jti JTI] [--reason TEXT]\n"
+"  token revoke [TOKEN] [--jti JTI | --jti-file FILE] [--reason TEXT]\n"
 "  client revoke-tokens NAME [--reason TEXT]\n"
 "  revocation list [--include-expired]\n"
 "  audit [--since 1h] [--client C] [--audience A] [--outcome O] [--limit N]\n"

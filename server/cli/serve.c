@@ -41,7 +41,7 @@ enum serve_id {
 	O_LISTEN, O_CERT, O_KEY, O_CA, O_CRL, O_ISSUER, O_TTL, O_PERIOD,
 	O_MAX_AGE, O_SKEW, O_BITS, O_THREADS, O_LOG, O_RETENTION, O_RATE,
 	O_CONNS, O_PER_IP, O_ANON, O_TIMEOUT, O_HANDSHAKE, O_PORT_FILE, O_STALE,
-	O_N
+	O_AUDIT_MAX, O_ANON_RATE, O_N
 };
 
 /* In the order of the usage.  Connection limits suit one busy issuer;
@@ -77,6 +77,10 @@ static const struct serve_opt serve_opts[O_N] = {
 	/* How long a store outage is ridden out from memory. */
 	[O_STALE] = { "max-staleness", NULL, "5m", SERVE_DURATION, 0,
 	    86400 },
+	[O_AUDIT_MAX] = { "audit-max-rows", "N", "1000000", SERVE_NUMBER,
+	    1000, 1000000000 },
+	[O_ANON_RATE] = { "anonymous-rate-limit", "N/s", "100/s",
+	    SERVE_TEXT },
 };
 
 /* The options' text, defaults filled in, and the numbers in it. */
@@ -221,6 +225,12 @@ check_text(const struct serve_vals *v, struct daemon_config *cfg)
 		    "%d\n", RATELIMIT_MAX_RATE);
 		return -1;
 	}
+	if ((cfg->anon_rate_limit = ratelimit_parse(v->text[O_ANON_RATE])) <
+	    0) {
+		fprintf(stderr, "tessera: --anonymous-rate-limit wants N/s, N "
+		    "from 1 to %d\n", RATELIMIT_MAX_RATE);
+		return -1;
+	}
 	if (v->text[O_ISSUER] != NULL &&
 	    (strlen(v->text[O_ISSUER]) >= sizeof(cfg->issuer) ||
 	    strncmp(v->text[O_ISSUER], "https://", 8) != 0)) {
@@ -267,6 +277,7 @@ make_config(struct serve_vals *v, struct daemon_config *cfg, char *addr,
 	cfg->max_anon_per_ip = (unsigned)v->num[O_ANON];
 	cfg->port_file = v->text[O_PORT_FILE];
 	cfg->max_staleness_s = v->num[O_STALE];
+	cfg->audit_max_rows = v->num[O_AUDIT_MAX];
 	return 0;
 }
 

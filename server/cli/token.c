@@ -118,12 +118,82 @@ revocation_of_token(struct tsr_store *st, const char *token,
 	return 0;
 }
 
+/* Most lines a --jti-file may hold. */
+#define CLI_MAX_JTI_FILE	1000000
+
+/* Add one token entry per jti read from in, inside the open write
+ * transaction; counts what was added and what was listed already. */
+static int
+add_jtis(struct tsr_store *st, FILE *in, struct tsr_revocation *r,
+    size_t *added, size_t *listed)
+{
+	char line[TSR_MAX_JTI + 3];
+	struct tsr_why why = { "" };
+	enum tsr_err rc;
+	bool add;
+	size_t n;
+	int ex;
+
+	for (n = 0; fgets(line, sizeof(line), in) != NULL; n++) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (n >= CLI_MAX_JTI_FILE) {
+			fprintf(stderr, "tessera: --jti-file: more than %d "
+			    "lines\n", CLI_MAX_JTI_FILE);
+			return CLI_EXIT_ERR;
+		}
+		if ((ex = check_jti(line)) != 0)
+			return ex;
+		memcpy(r->jti, line, TSR_TOKEN_JTI_LEN + 1);	/* checked */
+		if ((rc = tsr_store_revocation_add(st, r, &add, &why)) !=
+		    TSR_OK)
+			return cli_fail(rc, &why);
+		(*(add ? added : listed))++;
+	}
+	return 0;
+}
+
+/* token revoke --jti-file FILE ("-": stdin): every jti, one transaction,
+ * so that a long list costs one commit. */
+static int
+revoke_jti_file(const struct cli *c, struct tsr_store *st, const char *path,
+    struct tsr_revocation *r)
+{
+	struct tsr_why why = { "" };
+	size_t added = 0, listed = 0;
+	enum tsr_err rc;
+	FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+	int ex;
+
+	if (in == NULL) {
+		fprintf(stderr, "tessera: %s: cannot open\n", path);
+		return CLI_EXIT_ERR;
+	}
+	r->expires_at = r->revoked_at + cli_revocation_lifetime(st);
+	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, &why)) != TSR_OK)
+		ex = cli_fail(rc, &why);
+	else if ((ex = add_jtis(st, in, r, &added, &listed)) == 0 &&
+	    (rc = tsr_store_commit(st, &why)) != TSR_OK)
+		ex = cli_fail(rc, &why);
+	tsr_store_rollback(st);
+	if (in != stdin)
+		fclose(in);
+	if (ex != 0)
+		return ex;
+	if (c->json)
+		return cli_print_json(json_pack("{s:I,s:I}", "added",
+		    (json_int_t)added, "listed", (json_int_t)listed));
+	printf("revoked %zu token(s), %zu already revoked\n", added, listed);
+	return CLI_EXIT_OK;
+}
+
 static int
 token_revoke(struct cli *c, int argc, char **argv)
 {
 	const char *jti = NULL, *reason = "revoked by an operator", *token;
+	const char *file = NULL;
 	struct args_opt opts[] = {
 		{ .name = "jti", .value = &jti },
+		{ .name = "jti-file", .value = &file },
 		{ .name = "reason", .value = &reason },
 		{ .name = NULL },
 	};
@@ -135,9 +205,22 @@ token_revoke(struct cli *c, int argc, char **argv)
 
 	if ((ex = cli_parse(c, argc, argv, opts, 2, 3)) != 0)
 		return ex;
-	if (jti != NULL && c->n_words == 3) {
-		fprintf(stderr, "tessera: give a token or --jti, not both\n");
+	if ((jti != NULL) + (file != NULL) + (c->n_words == 3) > 1) {
+		fprintf(stderr, "tessera: give a token, --jti or --jti-file, "
+		    "one of them\n");
 		return CLI_EXIT_USAGE;
+	}
+	if (file != NULL) {
+		if ((ex = cli_revocation_check_reason(reason)) != 0 ||
+		    (ex = cli_open(c, &st)) != 0)
+			return ex;
+		memset(&r, 0, sizeof(r));
+		r.kind = TSR_REVKIND_TOKEN;
+		r.revoked_at = time(NULL);
+		(void)snprintf(r.reason, sizeof(r.reason), "%s", reason);
+		ex = revoke_jti_file(c, st, file, &r);
+		tsr_store_close(st);
+		return ex;
 	}
 	if ((ex = cli_revocation_check_reason(reason)) != 0 ||
 	    (jti != NULL && (ex = check_jti(jti)) != 0) ||

@@ -689,7 +689,10 @@ daemon_run(const struct daemon_config *cfg)
 	s.metrics = metrics_create();
 	if (s.cfg.rate_limit > 0)
 		s.ratelimit = ratelimit_create(s.cfg.rate_limit);
+	if (s.cfg.anon_rate_limit > 0)
+		s.anon_limit = ratelimit_create(s.cfg.anon_rate_limit);
 	ret = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
+	    (s.cfg.anon_rate_limit == 0 || s.anon_limit) &&
 	    auditq_start(&aw, &s) == 0 && start(&s, &l) == 0 ? 0 : -1;
 	if (ret == 0) {
 		(void)notify_ready();	/* /healthz answers from here on */
@@ -704,6 +707,7 @@ daemon_run(const struct daemon_config *cfg)
 	conn_close(&l.lconn);
 	metrics_destroy(s.metrics);
 	ratelimit_destroy(s.ratelimit);
+	ratelimit_destroy(s.anon_limit);
 	server_finish(&s);
 	return ret;
 }

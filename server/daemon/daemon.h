@@ -30,7 +30,11 @@ struct daemon_config {
 	int64_t		 audit_retention_s;
 	int64_t		 max_staleness_s;	/* store outage: serve from
 						 * memory this long */
+	int64_t		 audit_max_rows;	/* cap of the trail; 0 = none */
 	double		 rate_limit;		/* per client per s; 0 = off */
+	double		 anon_rate_limit;	/* per address per s, for
+						 * requests with no verified
+						 * certificate; 0 = off */
 	int		 key_bits;
 	unsigned	 threads;
 	unsigned	 conn_limit;

@@ -102,6 +102,7 @@ struct reply {
 	const char	*allow;		/* Allow, or NULL */
 	const char	*etag;		/* ETag, or NULL */
 	unsigned	 retry_after;	/* Retry-After seconds, or 0 */
+	bool		 close;		/* Connection: close */
 };
 
 static int
@@ -144,6 +145,9 @@ send_reply(struct MHD_Connection *conn, const struct reply *r)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER,
 		    secs);
 	}
+	if (r->close)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION,
+		    "close");
 	ret = MHD_queue_response(conn, r->status, resp);
 	MHD_destroy_response(resp);
 	return ret;
@@ -254,7 +258,15 @@ sample_gauges(struct server *s, struct metrics_gauges *g)
 	}
 	if ((dl = server_deny_acquire(s, &ds)) != NULL)
 		g->denylist_entries = (int64_t)tsr_denylist_size(dl);
-	g->audit_dropped = s->audit ? tsr_audit_dropped(s->audit) : 0;
+	if (s->audit != NULL) {
+		struct tsr_audit_stats qs;
+
+		tsr_audit_stats(s->audit, &qs);
+		g->audit_dropped = qs.dropped;
+		g->audit_waits = qs.waited;
+		g->audit_depth = qs.depth;
+		g->audit_capacity = qs.capacity;
+	}
 	g->db_ok = health_get(&s->health, now, NULL) == HEALTH_OK;
 	server_release(ks);
 	server_release(cs);
@@ -543,6 +555,8 @@ audit(struct http *h, struct MHD_Connection *conn, const struct req *rq,
 	tsr_audit_set(ev.outcome, sizeof(ev.outcome), orp->outcome);
 	tsr_audit_set(ev.error, sizeof(ev.error), orp->error);
 	tsr_audit_set(ev.reason, sizeof(ev.reason), orp->reason);
+	/* No verified identity: folded into a counted row (auditq.h). */
+	ev.anonymous = !orq->peer_ok;
 	if (h->s->audit != NULL)
 		(void)tsr_audit_push(h->s->audit, &ev);
 }
@@ -563,6 +577,33 @@ count_outcome(struct metrics *m, enum route route,
 typedef void (*oauth_fn)(struct server *, const struct oauth_request *,
     struct oauth_reply *);
 
+/*
+ * --anonymous-rate-limit: requests that prove no identity are failures
+ * whatever they ask; past its address's rate such a request gets a 429
+ * and its connection is closed, so a flood costs a handshake each.
+ */
+static bool
+anonymous_over_limit(struct http *h, struct MHD_Connection *conn,
+    const struct oauth_request *orq, struct oauth_reply *orp)
+{
+	struct timespec ts;
+	char peer[TSR_AUDIT_MAX_PEER];
+
+	if (orq->peer_ok || h->s->anon_limit == NULL)
+		return false;
+	peer_address(conn, peer, sizeof(peer));
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ratelimit_allow(h->s->anon_limit, peer, (double)ts.tv_sec +
+	    (double)ts.tv_nsec / 1e9))
+		return false;
+	memset(orp, 0, sizeof(*orp));
+	oauth_error(orp, 429, "rate_limited",
+	    "no certificate, over the per-address limit");
+	orp->retry_after = 1;
+	metrics_anonymous_limited(h->s->metrics);
+	return true;
+}
+
 /* The OAuth endpoints: mTLS identity, form body, JSON or empty reply. */
 static enum MHD_Result
 serve_oauth(struct http *h, struct MHD_Connection *conn, struct req *rq,
@@ -580,7 +621,8 @@ serve_oauth(struct http *h, struct MHD_Connection *conn, struct req *rq,
 	    MHD_HTTP_HEADER_CONTENT_TYPE);
 	orq.body = rq->body ? rq->body : "";
 	orq.body_len = rq->body_len;
-	endpoint(h->s, &orq, &orp);
+	if (!anonymous_over_limit(h, conn, &orq, &orp))
+		endpoint(h->s, &orq, &orp);
 	simple_reply(&r, orp.status, "");
 	r.body = orp.body ? orp.body : "{\"error\":\"server_error\"}";
 	r.body_len = orp.body ? orp.body_len : strlen(r.body);
@@ -588,6 +630,7 @@ serve_oauth(struct http *h, struct MHD_Connection *conn, struct req *rq,
 		r.status = 500;
 	r.cache = "no-store";
 	r.retry_after = orp.retry_after;
+	r.close = orp.status == 429 && !orq.peer_ok;
 	rq->status = r.status;
 	(void)snprintf(rq->client, sizeof(rq->client), "%s", orp.client);
 	if (orp.reason != NULL)

@@ -47,6 +47,12 @@ struct metrics {
 	struct audience_count	 aud[METRICS_MAX_AUDIENCES];
 	atomic_size_t		 n_aud;
 	atomic_ulong		 aud_other;
+	atomic_ulong		 audit_rows;	/* rows stored */
+	atomic_ulong		 audit_events;	/* events they stand for */
+	atomic_ulong		 audit_write_us; /* time spent storing */
+	atomic_ulong		 audit_lost;	/* store refused */
+	atomic_ulong		 audit_trimmed;	/* over --audit-max-rows */
+	atomic_ulong		 anon_limited;	/* per-address limit hit */
 };
 
 struct metrics *
@@ -156,6 +162,33 @@ metrics_introspection(struct metrics *m, const char *outcome)
 	    N_SMALL, outcome)], 1);
 }
 
+void
+metrics_audit_written(struct metrics *m, uint64_t rows, uint64_t events,
+    double seconds)
+{
+	atomic_fetch_add(&m->audit_rows, rows);
+	atomic_fetch_add(&m->audit_events, events);
+	atomic_fetch_add(&m->audit_write_us, (unsigned long)(seconds * 1e6));
+}
+
+void
+metrics_audit_lost(struct metrics *m, uint64_t events)
+{
+	atomic_fetch_add(&m->audit_lost, events);
+}
+
+void
+metrics_audit_trimmed(struct metrics *m, uint64_t rows)
+{
+	atomic_fetch_add(&m->audit_trimmed, rows);
+}
+
+void
+metrics_anonymous_limited(struct metrics *m)
+{
+	atomic_fetch_add(&m->anon_limited, 1);
+}
+
 static void
 render_requests(FILE *f, struct metrics *m)
 {
@@ -239,6 +272,45 @@ render_gauge(FILE *f, const char *name, const char *help, long long v)
 	    name, name, v);
 }
 
+static void
+render_total(FILE *f, const char *name, const char *help,
+    unsigned long long v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
+	    name, name, v);
+}
+
+static void
+render_audit(FILE *f, struct metrics *m, const struct metrics_gauges *g)
+{
+	render_total(f, "tessera_audit_dropped_events_total", "Audit events "
+	    "dropped because the queue stayed full.", g->audit_dropped);
+	render_total(f, "tessera_audit_waits_total", "Requests that waited "
+	    "for room in a full audit queue.", g->audit_waits);
+	render_gauge(f, "tessera_audit_queue_depth", "Audit events waiting "
+	    "for the writer.", (long long)g->audit_depth);
+	render_gauge(f, "tessera_audit_queue_capacity", "Audit events the "
+	    "queue holds now (it grows under load).",
+	    (long long)g->audit_capacity);
+	render_total(f, "tessera_audit_rows_written_total", "Rows stored in "
+	    "the audit trail.", atomic_load(&m->audit_rows));
+	render_total(f, "tessera_audit_events_written_total", "Events those "
+	    "rows stand for (a folded row counts many).",
+	    atomic_load(&m->audit_events));
+	fprintf(f, "# HELP tessera_audit_write_seconds_total Time the audit "
+	    "writer spent storing.\n# TYPE tessera_audit_write_seconds_total "
+	    "counter\ntessera_audit_write_seconds_total %.6f\n",
+	    (double)atomic_load(&m->audit_write_us) / 1e6);
+	render_total(f, "tessera_audit_lost_events_total", "Audit events the "
+	    "store refused.", atomic_load(&m->audit_lost));
+	render_total(f, "tessera_audit_trimmed_rows_total", "Oldest audit "
+	    "rows deleted to keep the trail under --audit-max-rows.",
+	    atomic_load(&m->audit_trimmed));
+	render_total(f, "tessera_anonymous_limited_total", "Requests without "
+	    "a verified certificate refused by the per-address limit.",
+	    atomic_load(&m->anon_limited));
+}
+
 char *
 metrics_render(struct metrics *m, const struct metrics_gauges *g,
     size_t *len)
@@ -270,11 +342,7 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		    "(negative once stale).", (long long)g->crl_next_update_s);
 	render_gauge(f, "tessera_denylist_entries", "Live deny-list entries.",
 	    (long long)g->denylist_entries);
-	fprintf(f, "# HELP tessera_audit_dropped_events_total Audit events "
-	    "dropped because the queue was full.\n# TYPE "
-	    "tessera_audit_dropped_events_total counter\n"
-	    "tessera_audit_dropped_events_total %llu\n",
-	    (unsigned long long)g->audit_dropped);
+	render_audit(f, m, g);
 	render_gauge(f, "tessera_database_up", "1 when the database answers "
 	    "reads and writes.", g->db_ok);
 	if (fclose(f) != 0) {

@@ -32,6 +32,16 @@ void metrics_token(struct metrics *m, const char *outcome,
 void metrics_revocation(struct metrics *m, const char *outcome);
 void metrics_introspection(struct metrics *m, const char *outcome);
 
+/* The audit writer stored rows standing for events, in seconds. */
+void metrics_audit_written(struct metrics *m, uint64_t rows, uint64_t events,
+    double seconds);
+/* Events the store refused. */
+void metrics_audit_lost(struct metrics *m, uint64_t events);
+/* Oldest rows deleted to keep the trail to its cap. */
+void metrics_audit_trimmed(struct metrics *m, uint64_t rows);
+/* A request without a verified certificate over its address's limit. */
+void metrics_anonymous_limited(struct metrics *m);
+
 /* The gauges, sampled when /metrics is asked. */
 struct metrics_gauges {
 	int64_t	 active_key_age_s;
@@ -40,6 +50,9 @@ struct metrics_gauges {
 	int	 has_crl_next_update;
 	int64_t	 denylist_entries;
 	uint64_t audit_dropped;
+	uint64_t audit_waits;
+	uint64_t audit_depth;
+	uint64_t audit_capacity;
 	int	 db_ok;
 };
 

@@ -362,8 +362,23 @@ static void
 deny_token(struct server *s, const struct tsr_token_claims *c,
     struct oauth_reply *rp)
 {
+	const struct tsr_revocation *m = NULL;
+	const struct tsr_denylist *dl;
 	struct tsr_revocation r;
+	struct snap *ds;
+	bool listed = false;
 
+	/* Already listed: nothing to write, the answer is the same. */
+	if ((dl = server_deny_acquire(s, &ds)) != NULL)
+		listed = tsr_denylist_match(dl, c->jti, c->sub, c->iat, &m) &&
+		    m->kind == TSR_REVKIND_TOKEN;
+	server_release(ds);
+	if (listed) {
+		rp->reason = "token already revoked";
+		rp->outcome = "revoked";
+		empty_reply(rp, 200);
+		return;
+	}
 	/* A write: not while the store is away (the deny-lists of the other
 	 * servers would never hear of it). */
 	if (health_get(&s->health, time(NULL), NULL) != HEALTH_OK) {
@@ -434,6 +449,7 @@ token_endpoint(struct server *s, const struct oauth_request *rq,
 	if (pol == NULL || (f = malloc(sizeof(*f))) == NULL)
 		oauth_error(rp, 503, "temporarily_unavailable", "no policy");
 	else if ((cl = authenticate(pol, rq, rp)) != NULL &&
+	    within_rate(s, cl, rp) &&
 	    (token = token_param(rq, f, rp)) != NULL)
 		act(s, cl, token, rp);
 	free(f);

@@ -29,9 +29,8 @@ revoker_finish(struct revoker *rv)
 /* One try on the connection as it is; TSR_OK, or it was dropped. */
 static enum tsr_err
 try_add(struct revoker *rv, const struct tsr_revocation *r, int64_t skew_s,
-    struct tsr_why *why)
+    struct tsr_revocation *entry, struct tsr_why *why)
 {
-	struct tsr_revocation entry = *r;
 	struct tsr_store *st;
 	int64_t skew = 0;
 	enum tsr_err rc;
@@ -43,8 +42,9 @@ try_add(struct revoker *rv, const struct tsr_revocation *r, int64_t skew_s,
 	if (tsr_store_setting_get(st, TSR_KEYRING_SETTING_SKEW, &skew,
 	    NULL) != TSR_OK || skew < skew_s)
 		skew = skew_s;
-	entry.expires_at = r->expires_at + skew;
-	if ((rc = tsr_store_revocation_add(st, &entry, NULL, why)) != TSR_OK)
+	*entry = *r;
+	entry->expires_at = r->expires_at + skew;
+	if ((rc = tsr_store_revocation_add(st, entry, NULL, why)) != TSR_OK)
 		conn_fail(&rv->conn);
 	return rc;
 }
@@ -53,15 +53,17 @@ int
 revoker_add(struct revoker *rv, const struct tsr_revocation *r,
     int64_t skew_s, revoker_publish_fn publish, void *arg)
 {
+	struct tsr_revocation entry;
 	struct tsr_why why = { "" };
 	int ret = -1;
 
 	pthread_mutex_lock(&rv->mu);
 	/* A connection idle since a database restart or failover fails
 	 * once: the second try is on a new one. */
-	if (try_add(rv, r, skew_s, &why) == TSR_OK ||
-	    (tsr_err_clear(&why), try_add(rv, r, skew_s, &why)) == TSR_OK) {
-		if ((ret = publish(arg, rv->conn.st)) != 0)
+	if (try_add(rv, r, skew_s, &entry, &why) == TSR_OK ||
+	    (tsr_err_clear(&why), try_add(rv, r, skew_s, &entry, &why)) ==
+	    TSR_OK) {
+		if ((ret = publish(arg, rv->conn.st, &entry)) != 0)
 			conn_fail(&rv->conn);
 	} else {
 		log_warnx("cannot revoke: %s", why.msg);

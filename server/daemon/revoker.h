@@ -19,8 +19,10 @@ struct revoker {
 	struct conn	 conn;		/* unset until revoker_open */
 };
 
-/* Called with the connection, under the mutex, after a write. */
-typedef int (*revoker_publish_fn)(void *arg, struct tsr_store *st);
+/* Called with the connection and the entry written, under the mutex,
+ * after a write. */
+typedef int (*revoker_publish_fn)(void *arg, struct tsr_store *st,
+    const struct tsr_revocation *r);
 
 void revoker_init(struct revoker *rv);
 /* Open the connection; TSR_OK or why not. */

@@ -19,6 +19,7 @@ server_init(struct server *s, const struct daemon_config *cfg)
 	snap_slot_init(&s->keys);
 	snap_slot_init(&s->creds);
 	snap_slot_init(&s->deny);
+	pthread_mutex_init(&s->deny_mu, NULL);
 	revoker_init(&s->revoker);
 	health_init(&s->health, cfg->max_staleness_s, time(NULL));
 }
@@ -28,6 +29,7 @@ server_finish(struct server *s)
 {
 	revoker_finish(&s->revoker);
 	snap_slot_finish(&s->deny);
+	pthread_mutex_destroy(&s->deny_mu);
 	snap_slot_finish(&s->policy);
 	snap_slot_finish(&s->keys);
 	snap_slot_finish(&s->creds);
@@ -172,15 +174,42 @@ server_deny_load(struct server *s, struct tsr_store *st)
 	struct tsr_why why = { "" };
 	struct tsr_denylist *dl;
 	struct snap *sn;
+	int ret = -1;
 
-	if (tsr_denylist_load(st, time(NULL), &dl, &why) != TSR_OK) {
+	/* Read under the lock: an addition published after this load
+	 * committed before it or is added on top. */
+	pthread_mutex_lock(&s->deny_mu);
+	if (tsr_denylist_load(st, time(NULL), &dl, &why) != TSR_OK)
 		log_warnx("cannot load the deny-list: %s", why.msg);
-		return -1;
+	else if ((sn = snap_new(dl, denylist_free)) != NULL) {
+		snap_set(&s->deny, sn);
+		ret = 0;
 	}
-	if ((sn = snap_new(dl, denylist_free)) == NULL)
-		return -1;
-	snap_set(&s->deny, sn);
-	return 0;
+	pthread_mutex_unlock(&s->deny_mu);
+	return ret;
+}
+
+/* Publish the current deny-list plus r, without reading the store. */
+static int
+deny_add(struct server *s, struct tsr_store *st,
+    const struct tsr_revocation *r)
+{
+	const struct tsr_denylist *cur;
+	struct tsr_denylist *dl = NULL;
+	struct snap *ref, *sn;
+	enum tsr_err rc = TSR_ERR_INVALID;
+
+	pthread_mutex_lock(&s->deny_mu);
+	if ((cur = server_deny_acquire(s, &ref)) != NULL)
+		rc = tsr_denylist_add(cur, r, &dl);
+	server_release(ref);
+	if (rc == TSR_OK && (sn = snap_new(dl, denylist_free)) != NULL)
+		snap_set(&s->deny, sn);
+	pthread_mutex_unlock(&s->deny_mu);
+	if (rc == TSR_OK || rc == TSR_ERR_EXISTS)
+		return 0;
+	/* No list yet, or out of memory: the slow way. */
+	return server_deny_load(s, st);
 }
 
 struct snap *
@@ -195,10 +224,12 @@ server_creds_publish(struct server *s, struct snap *sn)
 	snap_set(&s->creds, sn);
 }
 
+/* The poller reloads the whole list when it sees the write; until
+ * then, this server adds the entry to what it publishes. */
 static int
-publish_deny(void *arg, struct tsr_store *st)
+publish_deny(void *arg, struct tsr_store *st, const struct tsr_revocation *r)
 {
-	return server_deny_load(arg, st);
+	return deny_add(arg, st, r);
 }
 
 int

@@ -44,9 +44,13 @@ struct server {
 	struct snap_slot	 keys;		/* struct keys_view */
 	struct snap_slot	 creds;		/* struct tls_creds */
 	struct snap_slot	 deny;		/* struct tsr_denylist */
+	pthread_mutex_t		 deny_mu;	/* orders deny-list publishing:
+						 * a reload, then additions */
 	struct tsr_audit_queue	*audit;
 	struct metrics		*metrics;
 	struct ratelimit	*ratelimit;	/* NULL: no limit */
+	struct ratelimit	*anon_limit;	/* by address, for callers with
+						 * no verified certificate */
 	struct revoker		 revoker;
 	char			*discovery;	/* RFC 8414 document */
 	size_t			 discovery_len;

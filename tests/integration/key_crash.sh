@@ -6,8 +6,9 @@
 # For every crash point of lib/keyring.c and lib/key.c (a build with
 # -Dtest_hooks=true: TSR_FAULT=<point> makes the process SIGKILL itself
 # there) the CLI command that reaches it is killed, the state it leaves is
-# checked to be the one the point names, leftover files are aged past the
-# orphan age, and then "key list" (which repairs) must leave a store where
+# checked to be the one the point names, and then "key list" (which
+# repairs at once: no other process holds the key directory's lock) must
+# leave a store where
 # every invariant holds: one active and one next key, their files (0600,
 # the private half of their kid) and no other file, a server that
 # publishes both and no dead key, and a token that verifies.  Then a key
@@ -122,15 +123,6 @@ crash() {
 	    bash -c '"$@"; exit $?' bash "$TSR_BIN" --db "$DB" --key-dir "$KEYS" "$@"
 }
 
-# age_files: every key file older than the orphan age
-age_files() {
-	local f
-	for f in "$KEYS"/*.pem; do
-		[ -e "$f" ] && touch -d '2 minutes ago' "$f"
-	done
-	return 0
-}
-
 # invariants DESC: repair with "key list", then every invariant, on disk
 # and through a server started on the store.  Sets ACTIVE and NEXT.
 invariants() {
@@ -183,7 +175,6 @@ crash "ensure on an empty store" keyring.after_keyfile key list
 is "after_keyfile (ensure): no row committed" "$(rows)" ""
 is "after_keyfile (ensure): one key file left behind" "$(pem_count)" 1
 orphan=$(basename "$(find "$KEYS" -name '*.pem' | head -n 1)" .pem)
-age_files
 invariants "after_keyfile (ensure)"
 ok "after_keyfile (ensure): the orphan file is gone" test ! -e "$KEYS/$orphan.pem"
 
@@ -193,7 +184,6 @@ crash "rotate" keyring.after_keyfile key rotate
 is "after_keyfile (rotate): rows unchanged" "$(rows)" \
     "$(printf '%s\n' "$A0:active" "$N0:next" | sort | tr '\n' ' ')"
 is "after_keyfile (rotate): a third key file" "$(pem_count)" 3
-age_files
 invariants "after_keyfile (rotate)"
 is "after_keyfile (rotate): the active key is unchanged" "$ACTIVE $NEXT" "$A0 $N0"
 
@@ -203,7 +193,6 @@ crash "rotate" keyring.rotate.before_commit key rotate
 is "rotate.before_commit: rows unchanged" "$(rows)" \
     "$(printf '%s\n' "$A0:active" "$N0:next" | sort | tr '\n' ' ')"
 is "rotate.before_commit: a third (uncommitted) key file" "$(pem_count)" 3
-age_files
 invariants "rotate.before_commit"
 is "rotate.before_commit: the rotation did not happen" "$ACTIVE $NEXT" "$A0 $N0"
 
@@ -214,7 +203,6 @@ is "rotate.after_commit: rotation committed (old active retired)" \
     "$(row_state "$A0") $(row_state "$N0")" "retired active"
 ok "rotate.after_commit: the retired key's file is still there" \
     test -e "$KEYS/$A0.pem"
-age_files
 invariants "rotate.after_commit"
 is "rotate.after_commit: the old next key is active" "$ACTIVE" "$N0"
 ok "rotate.after_commit: the retired key's file is destroyed" \
@@ -226,7 +214,6 @@ setup
 crash "revoke active" keyring.revoke.before_commit key revoke "$A0"
 is "revoke.before_commit: rows unchanged" "$(rows)" \
     "$(printf '%s\n' "$A0:active" "$N0:next" | sort | tr '\n' ' ')"
-age_files
 invariants "revoke.before_commit"
 is "revoke.before_commit: nothing revoked" "$ACTIVE $NEXT" "$A0 $N0"
 
@@ -237,7 +224,6 @@ is "revoke.after_commit: revocation committed" \
     "$(row_state "$A0") $(row_state "$N0")" "revoked active"
 ok "revoke.after_commit: the revoked key's file is still there" \
     test -e "$KEYS/$A0.pem"
-age_files
 invariants "revoke.after_commit (active)"
 is "revoke.after_commit: the old next key is active" "$ACTIVE" "$N0"
 ok "revoke.after_commit: the revoked key's file is destroyed" \
@@ -247,7 +233,6 @@ ok "revoke.after_commit: the revoked key's file is destroyed" \
 setup
 crash "revoke next" keyring.revoke.after_commit key revoke "$N0"
 is "revoke.after_commit (next): revocation committed" "$(row_state "$N0")" revoked
-age_files
 invariants "revoke.after_commit (next)"
 is "revoke.after_commit (next): active unchanged" "$ACTIVE" "$A0"
 isnt "revoke.after_commit (next): a new next key" "$NEXT" "$N0"
@@ -260,7 +245,6 @@ policy
 crash "ensure on an empty store" keyring.ensure.before_commit key list
 is "ensure.before_commit (empty): no row committed" "$(rows)" ""
 is "ensure.before_commit (empty): two uncommitted key files" "$(pem_count)" 2
-age_files
 invariants "ensure.before_commit (empty)"
 
 # --- keyring.ensure.before_commit: repairing a lost active key --------------
@@ -270,7 +254,6 @@ crash "ensure repairing a lost active key" keyring.ensure.before_commit \
     key list
 is "ensure.before_commit (lost active): rows unchanged" "$(rows)" \
     "$(printf '%s\n' "$A0:active" "$N0:next" | sort | tr '\n' ' ')"
-age_files
 invariants "ensure.before_commit (lost active)"
 is "ensure.before_commit (lost active): the next key took over" "$ACTIVE" "$N0"
 is "ensure.before_commit (lost active): the lost key is retired" \
@@ -288,10 +271,67 @@ else
 	fail "destroy.after_overwrite: the retired key's file is left, zeroed" \
 	    "$(ls -la "$KEYS")"
 fi
-age_files
 invariants "destroy.after_overwrite"
 is "destroy.after_overwrite: the old next key is active" "$ACTIVE" "$N0"
 ok "destroy.after_overwrite: the zeroed file is gone" test ! -e "$KEYS/$A0.pem"
+
+# --- an orphan and a key being written elsewhere (the directory's lock) -------
+setup
+crash "rotate" keyring.after_keyfile key rotate
+orphan=$(comm -13 <(printf '%s\n' "$A0.pem" "$N0.pem" | sort) \
+    <(ls "$KEYS" | sort) | sed 's/\.pem$//')
+[ -n "$orphan" ] || bail "no orphan left by the crash"
+# Another process between writing a key file and committing its row holds
+# the lock shared: the repair must leave files without a row alone.
+flock -s "$KEYS" sleep 3 &
+holder=$!
+sleep 0.3
+ok "lock held elsewhere: key list exits 0" tsr key list
+ok "lock held elsewhere: the file without a row is left alone" \
+    test -e "$KEYS/$orphan.pem"
+wait "$holder"
+ok "lock released: key list exits 0" tsr key list
+ok "lock released: the orphan is removed at once" test ! -e "$KEYS/$orphan.pem"
+is "lock released: only the active and next files" "$(pem_count)" 2
+
+# --- orphans after a crash are gone once a restart has repaired ------------------
+# gone_within DESC KID: the server removes KID's file within 2 s
+gone_within() {
+	local i
+	for ((i = 0; i < 40; i++)); do
+		[ -e "$KEYS/$2.pem" ] || break
+		sleep 0.05
+	done
+	ok "$1" test ! -e "$KEYS/$2.pem"
+}
+# The CLI killed mid-rotation, then a server starts: its first repair.
+setup
+crash "rotate" keyring.after_keyfile key rotate
+orphan=$(comm -13 <(printf '%s\n' "$A0.pem" "$N0.pem" | sort) \
+    <(ls "$KEYS" | sort) | sed 's/\.pem$//')
+start_server || bail "the server did not start"
+gone_within "CLI killed mid-rotation: the server's start removes the orphan" \
+    "$orphan"
+is "CLI killed mid-rotation: only the active and next files" "$(pem_count)" 2
+stop_server
+# The server killed mid-rotation (its own scheduled rotation), restarted.
+setup
+TSR_FAULT=keyring.after_keyfile start_server --rotation-period 2s ||
+    bail "the server did not start"
+pid=$SERVER_PID
+_wait_pid "$pid" 100
+wait "$pid" 2>/dev/null
+is "server killed mid-rotation: it died at the crash point" "$?" 137
+SERVER_PID=
+orphan=$(comm -13 <(printf '%s\n' "$A0.pem" "$N0.pem" | sort) \
+    <(ls "$KEYS" | sort) | sed 's/\.pem$//')
+isnt "server killed mid-rotation: a key file without a row" "$orphan" ""
+start_server || bail "the server did not restart"
+gone_within "server killed mid-rotation: the restart removes the orphan" \
+    "$orphan"
+is "server killed mid-rotation: rows unchanged" "$(rows)" \
+    "$(printf '%s\n' "$A0:active" "$N0:next" | sort | tr '\n' ' ')"
+stop_server
 
 # --- an active key's file deleted by hand: the server repairs at start ------
 setup

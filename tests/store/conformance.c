@@ -781,6 +781,37 @@ test_audit(struct tsr_store *st)
 	free(rows);
 }
 
+/* A folded row keeps its count; the cap keeps the newest rows. */
+static void
+test_audit_count_and_trim(struct tsr_store *st)
+{
+	struct tsr_audit_event evs[4], *rows = NULL;
+	struct tsr_audit_filter f;
+	int64_t trimmed = -1;
+	size_t n = 0, i;
+
+	for (i = 0; i < 4; i++)
+		evs[i] = mk_event(1000 + (int64_t)i, "gamma", "denied");
+	evs[3].count = 42;
+	CHECK_INT(tsr_store_audit_add(st, evs, 4, NULL), TSR_OK);
+	CHECK_INT(tsr_store_audit_trim(st, 0, &trimmed, NULL),
+	    TSR_ERR_INVALID);
+	CHECK_INT(tsr_store_audit_trim(st, 3, &trimmed, NULL), TSR_OK);
+	CHECK_INT(trimmed, 3);		/* 2 earlier rows and this run's first */
+	CHECK_INT(tsr_store_audit_trim(st, 3, &trimmed, NULL), TSR_OK);
+	CHECK_INT(trimmed, 0);		/* under the cap: nothing */
+	memset(&f, 0, sizeof(f));
+	CHECK_INT(tsr_store_audit_list(st, &f, &rows, &n, NULL), TSR_OK);
+	CHECK_INT(n, 3);
+	if (n == 3) {
+		CHECK_INT(rows[0].at, 1003);
+		CHECK_INT(rows[0].count, 42);
+		CHECK_INT(rows[1].count, 1);
+		CHECK_INT(rows[2].at, 1001);
+	}
+	free(rows);
+}
+
 int
 main(void)
 {
@@ -795,6 +826,7 @@ main(void)
 	test_read_tx_and_second_connection(st);
 	test_revocations(st);
 	test_audit(st);
+	test_audit_count_and_trim(st);
 	tsr_store_close(st);
 	dsn_finish();
 	return check_done();
