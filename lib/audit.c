@@ -51,7 +51,8 @@ tsr_audit_push(struct tsr_audit_queue *q, const struct tsr_audit_event *ev)
 	if ((ok = q->len < q->cap)) {
 		q->ring[(q->head + q->len) % q->cap] = *ev;
 		q->len++;
-		pthread_cond_signal(&q->cv);
+		if (q->len >= TSR_AUDIT_WAKE || q->len == q->cap)
+			pthread_cond_signal(&q->cv);
 	} else {
 		q->dropped++;
 	}
