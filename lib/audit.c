@@ -89,6 +89,11 @@ tsr_audit_pop(struct tsr_audit_queue *q, struct tsr_audit_event *out,
 		q->head = (q->head + 1) % q->cap;
 		q->len--;
 	}
+	/* Empty: start again at slot 0, so that the slots in use stay the
+	 * same few, warm in the cache, instead of walking the whole ring
+	 * (megabytes) and touching every page of it. */
+	if (q->len == 0)
+		q->head = 0;
 	pthread_mutex_unlock(&q->mu);
 	return n;
 }
