@@ -77,7 +77,8 @@ tsr_audit_push(struct tsr_audit_queue *q, const struct tsr_audit_event *ev)
 		q->ring[(q->head + q->len) % q->cap] = *ev;
 		q->len++;
 		q->pushed++;
-		pthread_cond_signal(&q->cv);
+		if (q->len >= TSR_AUDIT_WAKE || q->len == q->cap)
+			pthread_cond_signal(&q->cv);
 	} else {
 		q->dropped++;
 	}
@@ -104,6 +105,11 @@ tsr_audit_pop(struct tsr_audit_queue *q, struct tsr_audit_event *out,
 	}
 	if (n > 0)
 		pthread_cond_broadcast(&q->room);
+	/* Empty: start again at slot 0, so that the slots in use stay the
+	 * same few, warm in the cache, instead of walking the whole ring
+	 * (megabytes) and touching every page of it. */
+	if (q->len == 0)
+		q->head = 0;
 	pthread_mutex_unlock(&q->mu);
 	return n;
 }

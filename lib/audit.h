@@ -27,6 +27,8 @@
  * dropped: the store's own busy timeout, the longest a healthy writer
  * stalls. */
 #define TSR_AUDIT_WAIT_MS	TSR_STORE_BUSY_TIMEOUT_MS
+/* Waiting events that wake the writer before its timeout. */
+#define TSR_AUDIT_WAKE		64
 
 struct tsr_audit_event {
 	int64_t	at;
@@ -62,15 +64,20 @@ struct tsr_audit_queue;
 struct tsr_audit_queue *tsr_audit_queue_create(size_t capacity);
 void tsr_audit_queue_destroy(struct tsr_audit_queue *q);
 
-/* Copy ev in, waiting for room when the queue is full;
- * false (and one more drop counted) when no room came within
- * TSR_AUDIT_WAIT_MS.  Thread-safe. */
+/*
+ * Copy ev in, waiting for room when the queue is full; false (and one
+ * more drop counted) when no room came within TSR_AUDIT_WAIT_MS.
+ * Thread-safe.  The writer is woken only once TSR_AUDIT_WAKE events wait
+ * (or the queue is full): below that it finds them at its next timeout.
+ * A wake-up per event would cost a context switch and a transaction per
+ * request; this way one transaction carries many events.
+ */
 bool tsr_audit_push(struct tsr_audit_queue *q,
     const struct tsr_audit_event *ev);
 
 /*
  * Move up to max events into out, waiting up to wait_ms for the first
- * one.  Returns how many.  Thread-safe; meant for one writer.
+ * one (pushes wake the wait only in bunches, see tsr_audit_push).  Returns how many.  Thread-safe; meant for one writer.
  */
 size_t tsr_audit_pop(struct tsr_audit_queue *q, struct tsr_audit_event *out,
     size_t max, int wait_ms);
