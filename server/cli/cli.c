@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "seal.h"
-#include "serve.h"
+#include "serveopts.h"
 #include "store/store.h"
 
 #define CLI_MAX_OPTS	32
@@ -50,7 +50,7 @@ void
 cli_usage(FILE *stream)
 {
 	fputs(usage_head, stream);
-	cli_serve_usage(stream);
+	serve_usage(stream);
 	fputs(usage_text, stream);
 }
 
