@@ -233,6 +233,16 @@ tsr_denylist_destroy(struct tsr_denylist *dl)
 	free(dl);
 }
 
+/* bsearch, which must not be handed a NULL array even when it is empty. */
+static const struct tsr_revocation *
+find(const struct tsr_revocation *key, const struct tsr_revocation *base,
+    size_t n, int (*cmp)(const void *, const void *))
+{
+	if (n == 0)
+		return NULL;
+	return bsearch(key, base, n, sizeof(*key), cmp);
+}
+
 bool
 tsr_denylist_match(const struct tsr_denylist *dl, const char *jti,
     const char *client, int64_t iat, const struct tsr_revocation **match)
@@ -245,19 +255,17 @@ tsr_denylist_match(const struct tsr_denylist *dl, const char *jti,
 		*match = NULL;
 	if (strlen(jti) < sizeof(key.jti)) {
 		memcpy(key.jti, jti, strlen(jti) + 1);
-		hit = bsearch(&key, dl->base->tokens, dl->base->n_tokens,
-		    sizeof(key), by_jti);
+		hit = find(&key, dl->base->tokens, dl->base->n_tokens, by_jti);
 		if (hit == NULL)
-			hit = bsearch(&key, dl->recent, dl->n_recent,
-			    sizeof(key), by_jti);
+			hit = find(&key, dl->recent, dl->n_recent, by_jti);
 		if (hit != NULL)
 			goto found;
 	}
 	if (strlen(client) < sizeof(key.client)) {
 		memcpy(key.client, client, strlen(client) + 1);
 		/* by_client also orders by time: compare names only here. */
-		hit = bsearch(&key, dl->base->clients, dl->base->n_clients,
-		    sizeof(key), by_name);
+		hit = find(&key, dl->base->clients, dl->base->n_clients,
+		    by_name);
 		/* tokens issued at or before the revocation time. */
 		if (hit != NULL && iat <= hit->revoked_at)
 			goto found;
