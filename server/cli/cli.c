@@ -32,6 +32,8 @@ static const char usage_text[] =
 "  client revoke-tokens NAME [--reason TEXT]\n"
 "  revocation list [--include-expired]\n"
 "  audit [--since 1h] [--client C] [--audience A] [--outcome O] [--limit N]\n"
+"  agent --server URL --cert F --key F --ca F [--renew-at 0.66] [--exec CMD]\n"
+"        [--token-audience A --token-file F]\n"
 "\n"
 "Global options may stand before or after the command.\n"
 "  --db PATH       database file (TESSERA_DB, default tessera.db)\n"

@@ -109,6 +109,7 @@ int cli_policy(struct cli *c, int argc, char **argv);
 int cli_token(struct cli *c, int argc, char **argv);
 int cli_audit(struct cli *c, int argc, char **argv);
 int cli_revocation(struct cli *c, int argc, char **argv);
+int cli_agent(struct cli *c, int argc, char **argv);
 int cli_client_revoke_tokens(struct cli *c, int argc, char **argv);
 
 #endif

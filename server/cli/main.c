@@ -30,6 +30,7 @@ main(int argc, char **argv)
 		{ "token", cli_token },
 		{ "audit", cli_audit },
 		{ "revocation", cli_revocation },
+		{ "agent", cli_agent },
 		{ "help", help },
 		{ NULL, NULL },
 	};
