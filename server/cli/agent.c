@@ -36,6 +36,9 @@
 #define AGENT_DEFAULT_RENEW_AT	0.66
 #define AGENT_MAX_SLEEP		60	/* look at the files this often */
 #define AGENT_HOOK_TIMEOUT	60	/* then the hook is killed */
+/* A certificate just renewed is not renewed again sooner than this,
+ * whatever the fraction says (its notBefore is backdated). */
+#define AGENT_MIN_INTERVAL	5
 #define AGENT_MAX_TOKEN		16384
 
 static volatile sig_atomic_t agent_stop;
@@ -49,6 +52,7 @@ struct agent {
 	sigset_t	 old_mask, wait_mask;
 	char		 serial[sizeof(((struct renew_cert *)0)->serial)];
 	int64_t		 due;		/* renew the certificate from then */
+	int64_t		 not_before;	/* no renewal before then */
 	unsigned	 cert_fails;
 	int64_t		 token_due;	/* fetch a token from then */
 	unsigned	 token_fails;
@@ -406,6 +410,8 @@ agent_round(struct agent *a, int64_t *wake)
 		(void)snprintf(a->serial, sizeof(a->serial), "%s", cur.serial);
 		a->due = renew_due(cur.not_before, cur.not_after, a->renew_at,
 		    agent_random());
+		if (a->due < a->not_before)
+			a->due = a->not_before;
 		a->cert_fails = 0;
 		format_time(a->due, na, sizeof(na));
 		log_info("certificate %s serial %s: renewal at %s",
@@ -415,6 +421,8 @@ agent_round(struct agent *a, int64_t *wake)
 	if (now >= a->due) {
 		if (renew_cert(a, &c, key, key_len, &cur) == 0) {
 			a->token_due = 0;	/* bound to the old certificate */
+			a->not_before = (int64_t)time(NULL) +
+			    AGENT_MIN_INTERVAL;
 			ex = -2;		/* re-read the files, then hook */
 			goto out;
 		}
