@@ -23,6 +23,7 @@ static const char usage_text[] =
 "  grant list [--client C] [--audience A]\n"
 "  grant remove CLIENT AUDIENCE\n"
 "  key list | rotate | revoke KID\n"
+"  kek generate FILE\n"
 "  policy export\n"
 "  policy apply FILE [--dry-run] [--prune]\n"
 "  token inspect [TOKEN]\n"

@@ -104,6 +104,7 @@ int cli_migrate(struct cli *c, int argc, char **argv);
 int cli_client(struct cli *c, int argc, char **argv);
 int cli_grant(struct cli *c, int argc, char **argv);
 int cli_key(struct cli *c, int argc, char **argv);
+int cli_kek(struct cli *c, int argc, char **argv);
 int cli_policy(struct cli *c, int argc, char **argv);
 int cli_token(struct cli *c, int argc, char **argv);
 int cli_audit(struct cli *c, int argc, char **argv);

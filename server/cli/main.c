@@ -25,6 +25,7 @@ main(int argc, char **argv)
 		{ "client", cli_client },
 		{ "grant", cli_grant },
 		{ "key", cli_key },
+		{ "kek", cli_kek },
 		{ "policy", cli_policy },
 		{ "token", cli_token },
 		{ "audit", cli_audit },
