@@ -106,11 +106,27 @@ out:
 }
 
 enum tsr_err
+tsr_issuer_record(struct tsr_store *st, const struct tsr_client *cl,
+    const struct tsr_ca_issued *iss, time_t now, struct tsr_why *why)
+{
+	struct tsr_certrow row;
+
+	memset(&row, 0, sizeof(row));
+	(void)snprintf(row.serial, sizeof(row.serial), "%s", iss->serial);
+	(void)snprintf(row.client, sizeof(row.client), "%s", cl->name);
+	(void)snprintf(row.sha256, sizeof(row.sha256), "%s", iss->sha256);
+	row.not_before = iss->not_before;
+	row.not_after = iss->not_after;
+	row.issued_at = (int64_t)now;
+	row.crl_reason = TSR_CA_REASON_NONE;
+	return tsr_store_cert_insert(st, &row, why);
+}
+
+enum tsr_err
 tsr_issuer_issue(struct tsr_store *st, const struct tsr_ca *ca,
     const struct tsr_client *cl, const uint8_t *csr, size_t csr_len,
     int64_t ttl, time_t now, struct tsr_ca_issued *out, struct tsr_why *why)
 {
-	struct tsr_certrow row;
 	enum tsr_err rc;
 
 	if (ttl == 0)
@@ -118,15 +134,7 @@ tsr_issuer_issue(struct tsr_store *st, const struct tsr_ca *ca,
 	if ((rc = tsr_ca_issue(ca, csr, csr_len, cl->cn, ttl, now, out,
 	    why)) != TSR_OK)
 		return rc;
-	memset(&row, 0, sizeof(row));
-	(void)snprintf(row.serial, sizeof(row.serial), "%s", out->serial);
-	(void)snprintf(row.client, sizeof(row.client), "%s", cl->name);
-	(void)snprintf(row.sha256, sizeof(row.sha256), "%s", out->sha256);
-	row.not_before = out->not_before;
-	row.not_after = out->not_after;
-	row.issued_at = (int64_t)now;
-	row.crl_reason = TSR_CA_REASON_NONE;
-	if ((rc = tsr_store_cert_insert(st, &row, why)) != TSR_OK)
+	if ((rc = tsr_issuer_record(st, cl, out, now, why)) != TSR_OK)
 		tsr_ca_issued_free(out);
 	return rc;
 }

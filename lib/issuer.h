@@ -46,6 +46,12 @@ TSR_MUST_CHECK enum tsr_err tsr_issuer_issue(struct tsr_store *st,
     const uint8_t *csr, size_t csr_len, int64_t ttl, time_t now,
     struct tsr_ca_issued *out, struct tsr_why *why);
 
+/* Record iss, issued at now for cl (part of tsr_issuer_issue, for a
+ * caller that issues inside its own transaction). */
+TSR_MUST_CHECK enum tsr_err tsr_issuer_record(struct tsr_store *st,
+    const struct tsr_client *cl, const struct tsr_ca_issued *iss,
+    time_t now, struct tsr_why *why);
+
 /*
  * Sign a new CRL of the certificates revoked and not expired at now,
  * numbered one past the current.  With only_if_due, do nothing unless

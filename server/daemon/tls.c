@@ -161,34 +161,79 @@ describe_ca(struct tls_creds *c, const char *path, size_t len, char *err,
 	return 0;
 }
 
+/* Trust pem (and crl, of the same format) as client CAs. */
 static int
-load_trust(struct tls_creds *c, const struct tls_files *f, size_t ca_len,
-    char *err, size_t err_len)
+add_trust(struct tls_creds *c, const char *label, const char *pem,
+    size_t len, const char *crl, size_t crl_len, char *err, size_t err_len)
 {
-	gnutls_datum_t ca = { (unsigned char *)c->ca_pem, (unsigned)ca_len };
-	gnutls_datum_t crl = { NULL, 0 };
-	char *crl_pem = NULL;
-	size_t crl_len = 0;
+	gnutls_datum_t ca = { (unsigned char *)pem, (unsigned)len };
+	gnutls_datum_t cd = { (unsigned char *)crl, (unsigned)crl_len };
 	int ret;
 
-	if (gnutls_x509_trust_list_init(&c->trust, 0) < 0)
-		return -1;
-	if (f->crl != NULL) {
-		if ((crl_pem = read_file(f->crl, &crl_len, err, err_len)) ==
-		    NULL)
-			return -1;
-		crl.data = (unsigned char *)crl_pem;
-		crl.size = (unsigned)crl_len;
-	}
 	ret = gnutls_x509_trust_list_add_trust_mem(c->trust, &ca,
-	    f->crl ? &crl : NULL, GNUTLS_X509_FMT_PEM, GNUTLS_TL_VERIFY_CRL,
-	    0);
-	free(crl_pem);
+	    crl != NULL ? &cd : NULL, GNUTLS_X509_FMT_PEM,
+	    GNUTLS_TL_VERIFY_CRL, 0);
 	if (ret <= 0) {
-		snprintf(err, err_len, "%s: %s", f->ca, ret < 0 ?
+		snprintf(err, err_len, "%s: %s", label, ret < 0 ?
 		    gnutls_strerror(ret) : "no CA certificate in the file");
 		return -1;
 	}
+	return 0;
+}
+
+static int
+load_trust(struct tls_creds *c, const struct tls_files *f, size_t file_len,
+    char *err, size_t err_len)
+{
+	char *crl_pem = NULL;
+	size_t crl_len = 0;
+	int ret = 0;
+
+	if (gnutls_x509_trust_list_init(&c->trust, 0) < 0)
+		return -1;
+	if (f->ca != NULL) {
+		if (f->crl != NULL && (crl_pem = read_file(f->crl, &crl_len,
+		    err, err_len)) == NULL)
+			return -1;
+		ret = add_trust(c, f->ca, c->ca_pem, file_len, crl_pem,
+		    crl_len, err, err_len);
+		free(crl_pem);
+	}
+	if (ret == 0 && f->own_ca_pem != NULL)
+		ret = add_trust(c, "the store's CA", f->own_ca_pem,
+		    strlen(f->own_ca_pem), f->own_crl_pem, f->own_crl_pem ?
+		    strlen(f->own_crl_pem) : 0, err, err_len);
+	return ret;
+}
+
+/* The client CA bundle file, then the store's CA: one PEM text, the
+ * list of CAs libmicrohttpd names when it asks for a certificate. */
+static int
+read_cas(struct tls_creds *c, const struct tls_files *f, size_t *file_len,
+    size_t *all_len, char *err, size_t err_len)
+{
+	size_t own = f->own_ca_pem ? strlen(f->own_ca_pem) : 0;
+	char *all;
+
+	*file_len = 0;
+	if (f->ca == NULL && own == 0) {
+		snprintf(err, err_len, "no client CA: give --client-ca or "
+		    "create one with tessera ca init");
+		return -1;
+	}
+	if (f->ca != NULL &&
+	    (c->ca_pem = read_file(f->ca, file_len, err, err_len)) == NULL)
+		return -1;
+	if (own == 0) {
+		*all_len = *file_len;
+		return 0;
+	}
+	if ((all = realloc(c->ca_pem, *file_len + own + 2)) == NULL)
+		return -1;
+	all[*file_len] = '\n';
+	memcpy(all + *file_len + 1, f->own_ca_pem, own + 1);
+	c->ca_pem = all;
+	*all_len = *file_len + 1 + own;
 	return 0;
 }
 
@@ -197,7 +242,7 @@ tls_creds_load(const struct tls_files *f, struct tls_creds **out, char *err,
     size_t err_len)
 {
 	struct tls_creds *c;
-	size_t cert_len = 0, key_len = 0, ca_len = 0;
+	size_t cert_len = 0, key_len = 0, ca_len = 0, all_len = 0;
 
 	*out = NULL;
 	snprintf(err, err_len, "out of memory");
@@ -206,10 +251,11 @@ tls_creds_load(const struct tls_files *f, struct tls_creds **out, char *err,
 	if ((c->cert_pem = read_file(f->cert, &cert_len, err, err_len)) ==
 	    NULL ||
 	    (c->key_pem = read_file(f->key, &key_len, err, err_len)) == NULL ||
-	    (c->ca_pem = read_file(f->ca, &ca_len, err, err_len)) == NULL ||
+	    read_cas(c, f, &ca_len, &all_len, err, err_len) != 0 ||
 	    check_cert(c, f->cert, cert_len, err, err_len) != 0 ||
 	    check_pair(c, f, cert_len, key_len, err, err_len) != 0 ||
-	    describe_ca(c, f->ca, ca_len, err, err_len) != 0 ||
+	    describe_ca(c, f->ca ? f->ca : "the store's CA", all_len, err,
+	    err_len) != 0 ||
 	    load_trust(c, f, ca_len, err, err_len) != 0) {
 		tls_creds_free(c);
 		return -1;
@@ -353,6 +399,24 @@ chain_expiry(gnutls_x509_crt_t *chain, unsigned n)
 	return until;
 }
 
+/* The leaf's serial as the CA's inventory writes it; "" if too long. */
+static void
+leaf_serial(gnutls_x509_crt_t leaf, struct tls_peer *peer)
+{
+	static const char d[] = "0123456789abcdef";
+	unsigned char raw[TSR_MAX_SERIAL / 2];
+	size_t len = sizeof(raw), i;
+
+	peer->serial[0] = '\0';
+	if (gnutls_x509_crt_get_serial(leaf, raw, &len) < 0)
+		return;
+	for (i = 0; i < len; i++) {
+		peer->serial[2 * i] = d[raw[i] >> 4];
+		peer->serial[2 * i + 1] = d[raw[i] & 15];
+	}
+	peer->serial[2 * len] = '\0';
+}
+
 int
 tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
     struct tls_peer *peer, const char **reason)
@@ -396,6 +460,7 @@ tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
 	if (peer_cn(chain[0], peer, reason) != 0)
 		goto out;
 	peer->valid_until = chain_expiry(chain, n);
+	leaf_serial(chain[0], peer);
 	*reason = NULL;
 	rc = 0;
 out:
