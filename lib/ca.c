@@ -117,8 +117,7 @@ crt_common(gnutls_x509_crt_t crt, const char *cn, gnutls_pubkey_t pub,
     time_t not_before, time_t not_after,
     char serial_hex[TSR_CA_SERIAL_HEX_BUF])
 {
-	uint8_t serial[TSR_CA_SERIAL_LEN], id[CA_MAX_KEY_ID];
-	size_t id_len = sizeof(id);
+	uint8_t serial[TSR_CA_SERIAL_LEN], id[TSR_X509_KEY_ID_LEN];
 
 	if (random_serial(serial) != TSR_OK ||
 	    tsr_x509_hex(serial, sizeof(serial), serial_hex,
@@ -132,10 +131,8 @@ crt_common(gnutls_x509_crt_t crt, const char *cn, gnutls_pubkey_t pub,
 	    gnutls_x509_crt_set_expiration_time(crt, not_after) < 0 ||
 	    gnutls_x509_crt_set_pubkey(crt, pub) < 0)
 		return TSR_ERR_CRYPTO;
-	/* RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey. */
-	if (gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA1, id,
-	    &id_len) < 0 ||
-	    gnutls_x509_crt_set_subject_key_id(crt, id, id_len) < 0)
+	if (tsr_x509_key_id(pub, id) != TSR_OK ||
+	    gnutls_x509_crt_set_subject_key_id(crt, id, sizeof(id)) < 0)
 		return TSR_ERR_CRYPTO;
 	return TSR_OK;
 }
@@ -884,10 +881,11 @@ crl_entry(struct der *d, struct der *e, const struct tsr_ca_revoked *r)
 	e->len = 0;
 	der_uint(e, b, n);
 	ok = der_time(e, r->when);
+	if (r->reason < TSR_CA_REASON_NONE || r->reason > 10 ||
+	    r->reason == 7)
+		ok = false;
 	/* §5.3.1: unspecified is said by leaving the reason out. */
 	if (r->reason > TSR_CA_REASON_UNSPECIFIED) {
-		if (r->reason > 10 || r->reason == 7)
-			ok = false;
 		ext[sizeof(ext) - 1] = (uint8_t)r->reason;
 		der_put(e, ext, sizeof(ext));
 	}
@@ -938,70 +936,102 @@ crl_extensions(struct der *d, const struct tsr_ca *ca, uint64_t number)
 	free(all.p);
 }
 
+/*
+ * A constructed value written in place: der_open leaves room for the
+ * longest header and returns where it starts; der_close writes the
+ * header and moves the contents down to meet it.  A large CRL is so
+ * built in one buffer, touched once, instead of being copied from one
+ * buffer to the next at every level.
+ */
+#define DER_MAX_HEAD	6
+
+static size_t
+der_open(struct der *d)
+{
+	size_t at = d->len;
+
+	(void)der_room(d, DER_MAX_HEAD);
+	return at;
+}
+
+static void
+der_close(struct der *d, size_t at, uint8_t tag)
+{
+	size_t clen, hl;
+	uint8_t *p;
+
+	if (d->bad)
+		return;
+	clen = d->len - at - DER_MAX_HEAD;
+	d->len = at;
+	der_head(d, tag, clen);		/* fits: at most DER_MAX_HEAD */
+	hl = d->len - at;
+	p = d->p + at;
+	memmove(p + hl, p + DER_MAX_HEAD, clen);
+	d->len = at + hl + clen;
+}
+
 /* revokedCertificates, omitted when there is none (§5.1.2.6). */
 static enum tsr_err
 crl_revoked(struct der *d, const struct tsr_ca_revoked *revoked, size_t n,
     struct tsr_why *why)
 {
-	struct der list = { NULL, 0, 0, false }, e = { NULL, 0, 0, false };
+	struct der e = { NULL, 0, 0, false };
 	enum tsr_err rc = TSR_OK;
-	size_t i;
+	size_t i, at;
 
 	if (n == 0)
 		return TSR_OK;
 	/* An entry is at most 23 + 17 + 14 bytes and its header. */
 	if (n < SIZE_MAX / 64)
-		der_reserve(&list, n * 56);
+		der_reserve(d, n * 56 + 1024);
+	at = der_open(d);
 	for (i = 0; i < n; i++)
-		if (!crl_entry(&list, &e, &revoked[i])) {
-			rc = list.bad || e.bad ? TSR_ERR_NOMEM :
+		if (!crl_entry(d, &e, &revoked[i])) {
+			rc = d->bad || e.bad ? TSR_ERR_NOMEM :
 			    tsr_err_why(why, TSR_ERR_INVALID,
 			    "revoked entry %zu: bad serial, time or reason",
 			    i);
 			goto out;
 		}
-	der_tlv(d, 0x30, list.p, list.len);
+	der_close(d, at, 0x30);
 out:
-	free(list.p);
 	free(e.p);
 	return rc;
 }
 
-/* TBSCertList (RFC 5280 §5.1.2) into *tbs. */
+/* TBSCertList (RFC 5280 §5.1.2), appended to d. */
 static enum tsr_err
 crl_tbs(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
-    size_t n, uint64_t number, int64_t this_update, struct der *tbs,
+    size_t n, uint64_t number, int64_t this_update, struct der *d,
     struct tsr_why *why)
 {
 	static const uint8_t v2[] = { 0x02, 0x01, 0x01 };
-	struct der body = { NULL, 0, 0, false };
 	gnutls_datum_t issuer = { NULL, 0 };
 	enum tsr_err rc = TSR_ERR_INVALID;
+	size_t at;
 
 	if (this_update > INT64_MAX - TSR_CA_CRL_VALIDITY)
 		return tsr_err_why(why, rc, "bad CRL time");
 	if (gnutls_x509_crt_get_raw_dn(ca->crt, &issuer) < 0)
 		return tsr_err_why(why, TSR_ERR_CRYPTO,
 		    "cannot read the CA's name");
-	if (n < SIZE_MAX / 64)
-		der_reserve(&body, n * 56 + 1024);
-	der_put(&body, v2, sizeof(v2));
-	der_sig_alg(&body, ca);
-	der_put(&body, issuer.data, issuer.size);
-	if (!der_time(&body, this_update) ||
-	    !der_time(&body, this_update + TSR_CA_CRL_VALIDITY)) {
+	at = der_open(d);
+	der_put(d, v2, sizeof(v2));
+	der_sig_alg(d, ca);
+	der_put(d, issuer.data, issuer.size);
+	if (!der_time(d, this_update) ||
+	    !der_time(d, this_update + TSR_CA_CRL_VALIDITY)) {
 		rc = tsr_err_why(why, rc, "CRL time out of range");
 		goto out;
 	}
-	if ((rc = crl_revoked(&body, revoked, n, why)) != TSR_OK)
+	if ((rc = crl_revoked(d, revoked, n, why)) != TSR_OK)
 		goto out;
-	crl_extensions(&body, ca, number);
-	der_reserve(tbs, body.len + 8);
-	der_tlv(tbs, 0x30, body.p, body.len);
-	rc = body.bad || tbs->bad ? TSR_ERR_NOMEM : TSR_OK;
+	crl_extensions(d, ca, number);
+	der_close(d, at, 0x30);
+	rc = d->bad ? TSR_ERR_NOMEM : TSR_OK;
 out:
 	gnutls_free(issuer.data);
-	free(body.p);
 	return rc;
 }
 
@@ -1010,31 +1040,31 @@ tsr_ca_crl(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
     size_t n, uint64_t number, int64_t this_update, uint8_t **out,
     size_t *out_len, struct tsr_why *why)
 {
-	struct der tbs = { NULL, 0, 0, false }, crl = { NULL, 0, 0, false };
+	struct der crl = { NULL, 0, 0, false };
 	gnutls_datum_t data, sig = { NULL, 0 };
+	size_t at, tbs;
 	enum tsr_err rc;
 
 	*out = NULL;
 	*out_len = 0;
-	if ((rc = crl_tbs(ca, revoked, n, number, this_update, &tbs,
+	/* CertificateList: tbs, algorithm, BIT STRING (no unused bits). */
+	at = der_open(&crl);
+	tbs = crl.len;
+	if ((rc = crl_tbs(ca, revoked, n, number, this_update, &crl,
 	    why)) != TSR_OK)
 		goto out;
-	data.data = tbs.p;
-	data.size = (unsigned int)tbs.len;
-	if (tbs.len > UINT32_MAX || gnutls_privkey_sign_data2(ca->key,
+	data.data = crl.p + tbs;
+	data.size = (unsigned int)(crl.len - tbs);
+	if (crl.len - tbs > UINT32_MAX || gnutls_privkey_sign_data2(ca->key,
 	    ca->sign, 0, &data, &sig) < 0) {
 		rc = tsr_err_why(why, TSR_ERR_CRYPTO, "cannot sign the CRL");
 		goto out;
 	}
-	/* CertificateList: tbs, algorithm, BIT STRING (no unused bits). */
-	der_reserve(&crl, tbs.len + sig.size + 32);
-	der_head(&crl, 0x30, tbs.len + 12 + (sig.size + 1 < 0x80 ? 2 : 3) +
-	    sig.size + 1);
-	der_put(&crl, tbs.p, tbs.len);
 	der_sig_alg(&crl, ca);
 	der_head(&crl, 0x03, (size_t)sig.size + 1);
 	der_put(&crl, "", 1);
 	der_put(&crl, sig.data, sig.size);
+	der_close(&crl, at, 0x30);
 	if (crl.bad) {
 		rc = TSR_ERR_NOMEM;
 		goto out;
@@ -1044,7 +1074,6 @@ tsr_ca_crl(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
 	crl.p = NULL;
 out:
 	gnutls_free(sig.data);
-	free(tbs.p);
 	free(crl.p);
 	return rc;
 }

@@ -1,5 +1,8 @@
 #include "x509.h"
 
+#include <stdbool.h>
+
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
 static enum tsr_err
@@ -74,4 +77,66 @@ tsr_x509_hex(const uint8_t *in, size_t len, char *out, size_t out_size)
 	}
 	out[2 * len] = '\0';
 	return TSR_OK;
+}
+
+/*
+ * One DER TLV at *p (n bytes left): its tag, and its value in *v,
+ * *v_len; *p moves past it.  Definite lengths of up to 4 bytes.
+ */
+static bool
+der_next(const uint8_t **p, size_t *n, uint8_t *tag, const uint8_t **v,
+    size_t *v_len)
+{
+	size_t len, i, hl = 2, k;
+
+	if (*n < 2)
+		return false;
+	*tag = (*p)[0];
+	len = (*p)[1];
+	if (len & 0x80) {
+		k = len & 0x7f;
+		if (k == 0 || k > 4 || *n < 2 + k)
+			return false;
+		for (len = 0, i = 0; i < k; i++)
+			len = len << 8 | (*p)[2 + i];
+		hl += k;
+	}
+	if (len > *n - hl)
+		return false;
+	*v = *p + hl;
+	*v_len = len;
+	*p += hl + len;
+	*n -= hl + len;
+	return true;
+}
+
+enum tsr_err
+tsr_x509_key_id(gnutls_pubkey_t pub, uint8_t id[TSR_X509_KEY_ID_LEN])
+{
+	gnutls_datum_t spki = { NULL, 0 };
+	const uint8_t *p, *v, *bits;
+	size_t n, v_len, bits_len;
+	uint8_t tag;
+	enum tsr_err rc = TSR_ERR_CRYPTO;
+
+	if (gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &spki) < 0)
+		return rc;
+	/* SubjectPublicKeyInfo ::= SEQUENCE { algorithm, BIT STRING } */
+	p = spki.data;
+	n = spki.size;
+	if (!der_next(&p, &n, &tag, &v, &v_len) || tag != 0x30)
+		goto out;
+	p = v;
+	n = v_len;
+	if (!der_next(&p, &n, &tag, &v, &v_len) || tag != 0x30 ||
+	    !der_next(&p, &n, &tag, &bits, &bits_len) || tag != 0x03 ||
+	    bits_len < 1 || bits[0] != 0)
+		goto out;
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA1, bits + 1, bits_len - 1,
+	    id) < 0)
+		goto out;
+	rc = TSR_OK;
+out:
+	gnutls_free(spki.data);
+	return rc;
 }

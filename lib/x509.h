@@ -32,6 +32,13 @@ enum tsr_x509_key_kind {
 TSR_MUST_CHECK enum tsr_err tsr_x509_check_key(gnutls_pubkey_t pub,
     enum tsr_x509_key_kind *kind, struct tsr_why *why);
 
+/* A key identifier: SHA-1 of the subjectPublicKey BIT STRING's bits
+ * (RFC 5280 §4.2.1.2, method 1), as OpenSSL and most CAs compute it.
+ * (GnuTLS's own key IDs hash the whole SubjectPublicKeyInfo.) */
+#define TSR_X509_KEY_ID_LEN	20
+TSR_MUST_CHECK enum tsr_err tsr_x509_key_id(gnutls_pubkey_t pub,
+    uint8_t id[TSR_X509_KEY_ID_LEN]);
+
 /* Lowercase hex of in[0..len) and a NUL into out (2 * len + 1 bytes);
  * TSR_ERR_TOO_LONG (out then "") if out_size is too small. */
 TSR_MUST_CHECK enum tsr_err tsr_x509_hex(const uint8_t *in, size_t len,

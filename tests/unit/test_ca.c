@@ -302,12 +302,13 @@ test_pkcs7(void)
 	CHECK_INT(gnutls_pkcs7_get_crt_count(p7), 2);
 	CHECK_INT(gnutls_pkcs7_get_signature_count(p7), 0);
 	gnutls_pkcs7_deinit(p7);
+	free(p7der);
 	CHECK_INT(tsr_ca_pkcs7_b64(certs, 1, &b64, &p7_len, NULL), TSR_OK);
 	CHECK(p7_len > 0 && strchr(b64, '\n') == NULL);
 	CHECK_INT(tsr_ca_pkcs7_der(certs, 0, &p7der, &p7_len, NULL),
 	    TSR_ERR_INVALID);
+	CHECK(p7der == NULL);
 	free(b64);
-	free(p7der);
 	free(der);
 }
 
@@ -387,6 +388,23 @@ test_crl(void)
 	bad.reason = 7;
 	CHECK_INT(tsr_ca_crl(ca, &bad, 1, 1, crl_now, &der, &len, NULL),
 	    TSR_ERR_INVALID);
+	bad.reason = (enum tsr_ca_reason)-2;
+	CHECK_INT(tsr_ca_crl(ca, &bad, 1, 1, crl_now, &der, &len, NULL),
+	    TSR_ERR_INVALID);
+	bad.reason = TSR_CA_REASON_UNSPECIFIED;
+	bad.when = -1000000000;		/* 1938: no time encoding for it */
+	CHECK_INT(tsr_ca_crl(ca, &bad, 1, 1, crl_now, &der, &len, NULL),
+	    TSR_ERR_INVALID);
+	bad.when = 0;
+	CHECK_INT(tsr_ca_crl(ca, &bad, 1, 1, crl_now, &der, &len, NULL),
+	    TSR_OK);
+	crl = crl_parse(der, len);
+	slen = sizeof(serial);
+	CHECK_INT(gnutls_x509_crl_get_crt_serial(crl, 0, serial, &slen,
+	    &when), 0);
+	CHECK_INT(when, 0);
+	gnutls_x509_crl_deinit(crl);
+	free(der);
 }
 
 /*
