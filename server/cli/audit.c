@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "cli.h"
 #include "duration.h"
+#include "esc.h"
 #include "store/store.h"
 
 #define CLI_AUDIT_MAX_LIMIT	100000
@@ -24,11 +25,23 @@ event_json(const void *row)
 	    "reason", e->reason);
 }
 
+/* An escaped column value, "-" when empty: the values come from
+ * requests (an audience, a reason quoting the client) and must not move
+ * the cursor or forge a line. */
+static const char *
+col(const char *v, char *buf, size_t len)
+{
+	return v[0] != '\0' ? tsr_esc(v, buf, len) : "-";
+}
+
 static void
 event_table(const void *rows, size_t n)
 {
 	const struct tsr_audit_event *es = rows;
-	char at[32];
+	char at[32], ev[TSR_ESC_BUF(16)], out[TSR_ESC_BUF(16)];
+	char cl[TSR_ESC_BUF(TSR_MAX_NAME)];
+	char aud[TSR_ESC_BUF(TSR_MAX_NAME)], err[TSR_ESC_BUF(32)];
+	char why[TSR_ESC_BUF(TSR_AUDIT_MAX_REASON)];
 	size_t i;
 
 	printf("%-21s %-10s %-9s %-20s %-20s %-22s %s\n", "AT", "EVENT",
@@ -36,9 +49,12 @@ event_table(const void *rows, size_t n)
 	for (i = 0; i < n; i++) {
 		cli_format_time(es[i].at, at, sizeof(at));
 		printf("%-21s %-10s %-9s %-20s %-20s %-22s %s\n", at,
-		    es[i].event, es[i].outcome, es[i].client[0] ?
-		    es[i].client : "-", es[i].audience[0] ? es[i].audience :
-		    "-", es[i].error[0] ? es[i].error : "-", es[i].reason);
+		    col(es[i].event, ev, sizeof(ev)),
+		    col(es[i].outcome, out, sizeof(out)),
+		    col(es[i].client, cl, sizeof(cl)),
+		    col(es[i].audience, aud, sizeof(aud)),
+		    col(es[i].error, err, sizeof(err)),
+		    tsr_esc(es[i].reason, why, sizeof(why)));
 	}
 }
 

@@ -12,6 +12,7 @@
 
 static const char usage_head[] =
 "usage: tessera [--db PATH] [--key-dir DIR] [--json] COMMAND ...\n"
+"       tessera --version | --help\n"
 "\n";
 
 /* After the serve line(s). */
@@ -23,7 +24,7 @@ static const char usage_text[] =
 "  grant add CLIENT AUDIENCE [--scope S]... [--ttl DURATION]\n"
 "  grant list [--client C] [--audience A]\n"
 "  grant remove CLIENT AUDIENCE\n"
-"  key list | rotate | revoke KID\n"
+"  key list [--as-stored] | rotate | revoke KID\n"
 "  kek generate FILE\n"
 "  ca init [--cn NAME] [--ttl 10y] | ca show\n"
 "  cert issue CLIENT [--ttl 24h] [--out DIR]\n"
@@ -35,7 +36,7 @@ static const char usage_text[] =
 "  token inspect [TOKEN]\n"
 "  token revoke [TOKEN] [--jti JTI] [--reason TEXT]\n"
 "  client revoke-tokens NAME [--reason TEXT]\n"
-"  revocation list\n"
+"  revocation list [--include-expired]\n"
 "  audit [--since 1h] [--client C] [--audience A] [--outcome O] [--limit N]\n"
 "\n"
 "Global options may stand before or after the command.\n"

@@ -89,13 +89,22 @@ key_list(struct cli *c, int argc, char **argv)
 	struct tsr_store *st = NULL;
 	struct tsr_keyrow *ks = NULL;
 	size_t n = 0;
-	enum tsr_err rc;
+	enum tsr_err rc = TSR_OK;
+	bool as_stored = false;
+	struct args_opt opts[] = {
+		{ .name = "as-stored", .flag = &as_stored },
+		{ .name = NULL },
+	};
 	int ex;
 
-	if ((ex = cli_parse(c, argc, argv, NULL, 2, 2)) != 0 ||
+	if ((ex = cli_parse(c, argc, argv, opts, 2, 2)) != 0 ||
 	    (ex = cli_open(c, &st)) != 0)
 		return ex;
-	if ((rc = key_prepare(c, st, &o, &why)) == TSR_OK)
+	/* --as-stored: the rows as they are, without the upkeep (expiry,
+	 * missing keys) a plain list does first: what a server left. */
+	if (!as_stored)
+		rc = key_prepare(c, st, &o, &why);
+	if (rc == TSR_OK)
 		rc = tsr_store_key_list(st, &ks, &n, &why);
 	tsr_store_close(st);
 	if (rc != TSR_OK)

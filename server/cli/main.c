@@ -38,6 +38,10 @@ main(int argc, char **argv)
 	struct cli c;
 	int ex;
 
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		printf("tessera %s\n", TSR_VERSION);
+		return CLI_EXIT_OK;
+	}
 	if (gnutls_global_init() < 0) {
 		fprintf(stderr, "tessera: cannot initialize GnuTLS\n");
 		return CLI_EXIT_ERR;

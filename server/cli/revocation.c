@@ -2,12 +2,14 @@
  * Revocations: writing them (token revoke, client revoke-tokens) and
  * the revocation list command.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "esc.h"
 #include "keyring.h"
 #include "policy.h"
 #include "store/store.h"
@@ -114,7 +116,8 @@ static void
 revocation_table(const void *rows, size_t n)
 {
 	const struct tsr_revocation *rs = rows;
-	char at[32], until[32];
+	char at[32], until[32], who[TSR_ESC_BUF(TSR_MAX_NAME)];
+	char why[TSR_ESC_BUF(TSR_MAX_REASON)];
 	size_t i;
 
 	printf("%-7s %-24s %-21s %-21s %s\n", "KIND", "JTI/CLIENT", "REVOKED",
@@ -124,8 +127,9 @@ revocation_table(const void *rows, size_t n)
 		cli_format_time(rs[i].expires_at, until, sizeof(until));
 		printf("%-7s %-24s %-21s %-21s %s\n",
 		    rs[i].kind == TSR_REVKIND_TOKEN ? "token" : "client",
-		    rs[i].kind == TSR_REVKIND_TOKEN ? rs[i].jti : rs[i].client,
-		    at, until, rs[i].reason);
+		    tsr_esc(rs[i].kind == TSR_REVKIND_TOKEN ? rs[i].jti :
+		    rs[i].client, who, sizeof(who)), at, until,
+		    tsr_esc(rs[i].reason, why, sizeof(why)));
 	}
 }
 
@@ -137,12 +141,20 @@ revocation_list(struct cli *c, int argc, char **argv)
 	struct tsr_store *st = NULL;
 	size_t n = 0;
 	enum tsr_err rc;
+	bool expired = false;
+	struct args_opt opts[] = {
+		{ .name = "include-expired", .flag = &expired },
+		{ .name = NULL },
+	};
 	int ex;
 
-	if ((ex = cli_parse(c, argc, argv, NULL, 2, 2)) != 0 ||
+	if ((ex = cli_parse(c, argc, argv, opts, 2, 2)) != 0 ||
 	    (ex = cli_open(c, &st)) != 0)
 		return ex;
-	rc = tsr_store_revocation_list(st, time(NULL), &rs, &n, &why);
+	/* --include-expired: also the entries past their expiry that the
+	 * server has not purged yet, i.e. every row stored. */
+	rc = tsr_store_revocation_list(st, expired ? INT64_MIN : time(NULL),
+	    &rs, &n, &why);
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);

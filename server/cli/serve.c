@@ -24,7 +24,7 @@
 
 enum serve_kind {
 	SERVE_TEXT,		/* checked on its own below */
-	SERVE_DURATION,		/* "90s", "5m"...; at most hi when hi > 0 */
+	SERVE_DURATION,		/* "90s", "5m"...; lo.., at most hi when hi > 0 */
 	SERVE_NUMBER,		/* decimal, lo..hi */
 };
 
@@ -40,7 +40,7 @@ struct serve_opt {
 enum serve_id {
 	O_LISTEN, O_CERT, O_KEY, O_CA, O_CRL, O_ISSUER, O_TTL, O_PERIOD,
 	O_MAX_AGE, O_SKEW, O_BITS, O_THREADS, O_LOG, O_RETENTION, O_RATE,
-	O_CONNS, O_PER_IP, O_TIMEOUT, O_N
+	O_CONNS, O_PER_IP, O_ANON, O_TIMEOUT, O_HANDSHAKE, O_PORT_FILE, O_N
 };
 
 /* In the order of the usage.  Connection limits suit one busy issuer;
@@ -66,8 +66,13 @@ static const struct serve_opt serve_opts[O_N] = {
 	    65536 },
 	[O_PER_IP] = { "max-connections-per-ip", "N", "256", SERVE_NUMBER, 1,
 	    65536 },
+	[O_ANON] = { "max-anon-connections-per-ip", "N", "32", SERVE_NUMBER,
+	    1, 65536 },
 	[O_TIMEOUT] = { "connection-timeout", NULL, "30s", SERVE_DURATION, 0,
 	    3600 },
+	[O_HANDSHAKE] = { "handshake-timeout", NULL, "10s", SERVE_DURATION, 1,
+	    3600 },
+	[O_PORT_FILE] = { "port-file", "FILE", NULL, SERVE_TEXT },
 };
 
 /* The options' text, defaults filled in, and the numbers in it. */
@@ -132,6 +137,12 @@ parse_duration(const struct serve_opt *o, const char *text, int64_t *out)
 	if (o->hi > 0 && *out > o->hi) {
 		tsr_duration_format(o->hi, max);
 		fprintf(stderr, "tessera: --%s is at most %s\n", o->name,
+		    max);
+		return -1;
+	}
+	if (*out < o->lo) {
+		tsr_duration_format(o->lo, max);
+		fprintf(stderr, "tessera: --%s is at least %s\n", o->name,
 		    max);
 		return -1;
 	}
@@ -248,6 +259,9 @@ make_config(struct serve_vals *v, struct daemon_config *cfg, char *addr,
 	cfg->conn_limit = (unsigned)v->num[O_CONNS];
 	cfg->per_ip_limit = (unsigned)v->num[O_PER_IP];
 	cfg->conn_timeout_s = (unsigned)v->num[O_TIMEOUT];
+	cfg->handshake_timeout_s = (unsigned)v->num[O_HANDSHAKE];
+	cfg->max_anon_per_ip = (unsigned)v->num[O_ANON];
+	cfg->port_file = v->text[O_PORT_FILE];
 	return 0;
 }
 

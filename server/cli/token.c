@@ -2,6 +2,7 @@
  * The token subcommands: token revoke (by token or jti) and token
  * inspect.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "b64.h"
 #include "cli.h"
 #include "denylist.h"
+#include "esc.h"
 #include "jose.h"
 #include "keyring.h"
 #include "policy.h"
@@ -76,13 +78,14 @@ static int
 check_jti(const char *jti)
 {
 	uint8_t raw[TSR_TOKEN_JTI_BYTES];
+	char buf[TSR_ESC_BUF(40)];
 	size_t len = 0;
 
 	if (strlen(jti) != TSR_TOKEN_JTI_LEN ||
 	    tsr_b64_decode(jti, strlen(jti), raw, sizeof(raw), &len) !=
 	    TSR_OK || len != sizeof(raw)) {
 		fprintf(stderr, "tessera: malformed jti \"%.40s\": want 22 "
-		    "base64url characters\n", jti);
+		    "base64url characters\n", tsr_esc(jti, buf, sizeof(buf)));
 		return CLI_EXIT_ERR;
 	}
 	return 0;
@@ -264,40 +267,61 @@ inspection_json(const struct inspection *in)
 	return doc;
 }
 
+/* One "label: value" line; the value escaped, as an unverified token
+ * says whatever its author wants (a newline, a terminal escape). */
+static void
+line(const char *label, const char *value, const char *note)
+{
+	char buf[TSR_ESC_BUF(1024)], nbuf[TSR_ESC_BUF(TSR_MAX_REASON)];
+
+	printf("%-11s %s%s%s%s\n", label, tsr_esc(value, buf, sizeof(buf)),
+	    note ? " (" : "", note ? tsr_esc(note, nbuf, sizeof(nbuf)) : "",
+	    note ? ")" : "");
+}
+
+static void
+time_line(const char *label, int64_t t, int64_t now)
+{
+	char at[32], rel[48];
+
+	cli_format_time(t, at, sizeof(at));
+	relative(t, now, rel, sizeof(rel));
+	printf("%-11s %s (%s)\n", label, at, rel);
+}
+
 static void
 inspection_print(const struct inspection *in, int64_t now)
 {
 	const struct tsr_token_claims *c = &in->claims;
-	char at[32], rel[48];
+	char at[32], x5t[TSR_ESC_BUF(TSR_TOKEN_X5T_BUF)];
 
-	printf("verdict:    %s\n", in->verdict == TSR_TOKEN_VALID &&
-	    in->revoked.revoked_at == 0 ? "valid" : in->why);
+	line("verdict:", in->verdict == TSR_TOKEN_VALID &&
+	    in->revoked.revoked_at == 0 ? "valid" : in->why, NULL);
 	if (!was_decoded(in))
 		return;
 	if (!was_verified(in))
 		printf("claims:     NOT VERIFIED, shown as decoded\n");
-	printf("issued to:  %s\naudience:   %s\nscope:      %s\n", c->sub,
-	    c->aud, c->scope[0] ? c->scope : "(none)");
-	cli_format_time(c->iat, at, sizeof(at));
-	relative(c->iat, now, rel, sizeof(rel));
-	printf("issued at:  %s (%s)\n", at, rel);
-	cli_format_time(c->exp, at, sizeof(at));
-	relative(c->exp, now, rel, sizeof(rel));
-	printf("expires at: %s (%s)\n", at, rel);
-	printf("issuer:     %s\nkey:        %s (%s)\njti:        %s\n",
-	    c->iss, c->kid, in->key.kid[0] ? tsr_keystate_name(
-	    in->key.state) : "unknown to this store", c->jti);
-	printf("bound to:   client certificate with x5t#S256 %s\n", c->x5t);
+	line("issued to:", c->sub, NULL);
+	line("audience:", c->aud, NULL);
+	line("scope:", c->scope[0] ? c->scope : "(none)", NULL);
+	time_line("issued at:", c->iat, now);
+	time_line("expires at:", c->exp, now);
+	line("issuer:", c->iss, NULL);
+	line("key:", c->kid, in->key.kid[0] ? tsr_keystate_name(
+	    in->key.state) : "unknown to this store");
+	line("jti:", c->jti, NULL);
+	printf("bound to:   client certificate with x5t#S256 %s\n",
+	    tsr_esc(c->x5t, x5t, sizeof(x5t)));
 	if (in->revoked.revoked_at != 0) {
 		cli_format_time(in->revoked.revoked_at, at, sizeof(at));
-		printf("revoked:    %s (%s)\n", at, in->revoked.reason);
+		line("revoked:", at, in->revoked.reason);
 	}
 }
 
 static int
 token_inspect(struct cli *c, int argc, char **argv)
 {
-	char buf[TSR_JOSE_MAX_TOKEN + 2];
+	char buf[TSR_JOSE_MAX_TOKEN + 2], why[TSR_ESC_BUF(256)];
 	struct tsr_store *st = NULL;
 	struct inspection in;
 	const char *token;
@@ -317,7 +341,8 @@ token_inspect(struct cli *c, int argc, char **argv)
 		inspection_print(&in, time(NULL));
 	if (ex == 0 && (in.verdict != TSR_TOKEN_VALID ||
 	    in.revoked.revoked_at != 0)) {
-		fprintf(stderr, "tessera: token is not valid: %s\n", in.why);
+		fprintf(stderr, "tessera: token is not valid: %s\n",
+		    tsr_esc(in.why, why, sizeof(why)));
 		return CLI_EXIT_ERR;
 	}
 	return ex;

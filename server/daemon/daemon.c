@@ -24,6 +24,7 @@
 #include "key.h"
 #include "keyring.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "store/store.h"
 #include "watch.h"
@@ -444,7 +445,9 @@ tick(struct loop *l)
 	if (got_hup || (watch_events(&l->watch) &&
 	    watch_changed(&l->watch, &l->s->cfg.tls))) {
 		got_hup = 0;
+		(void)notify_reloading();
 		reload_tls(l);
+		(void)notify_ready();
 	}
 	if (l->old != NULL && (http_connections(l->old) == 0 ||
 	    now - l->old_since >= DAEMON_OLD_DAEMON_S)) {
@@ -462,6 +465,7 @@ drain(struct loop *l)
 	struct timespec pause = { 0, 20 * 1000 * 1000 };
 	int i;
 
+	(void)notify_stopping();
 	log_info("shutting down: draining %ld request(s)",
 	    atomic_load(&l->s->inflight));
 	tend_finish(l);
@@ -534,6 +538,36 @@ open_listener(struct daemon_config *cfg)
 	return fd;
 }
 
+/*
+ * --port-file: the port actually bound, for scripts that listen on port 0.
+ * Written to a temporary name and renamed, so a reader never sees a
+ * partial file, and only once the listener accepts connections.
+ */
+static int
+write_port_file(const char *path, unsigned port)
+{
+	char tmp[4096];
+	FILE *f;
+	int n;
+
+	n = snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		log_warnx("--port-file: path too long");
+		return -1;
+	}
+	if ((f = fopen(tmp, "w")) == NULL) {
+		log_warn("--port-file: %s", tmp);
+		return -1;
+	}
+	if (fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 ||
+	    rename(tmp, path) == -1) {
+		log_warn("--port-file: %s", path);
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 /* The store: connections, migrations, snapshots. */
 static int
 start_store(struct server *s, struct loop *l)
@@ -571,7 +605,7 @@ start(struct server *s, struct loop *l)
 	if (start_store(s, l) != 0)
 		return -1;
 	if (creds_load(l, &creds, err, sizeof(err)) != 0) {
-		log_warnx("TLS: %s", err);
+		fprintf(stderr, "tessera: TLS: %s\n", err);
 		return -1;
 	}
 	if ((sn = server_creds_wrap(creds)) == NULL)
@@ -589,9 +623,16 @@ start(struct server *s, struct loop *l)
 		close(fd);
 		return -1;
 	}
+	/* The daemon's own word on the port: the real one for port 0. */
 	log_info("serving on https://%s:%u issuer=%s threads=%u",
-	    s->cfg.listen_addr, s->cfg.listen_port, s->cfg.issuer,
+	    s->cfg.listen_addr, http_port(l->http), s->cfg.issuer,
 	    s->cfg.threads);
+	if (s->cfg.port_file != NULL &&
+	    write_port_file(s->cfg.port_file, http_port(l->http)) != 0) {
+		http_stop(l->http);
+		l->http = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -612,8 +653,10 @@ daemon_run(const struct daemon_config *cfg)
 		s.ratelimit = ratelimit_create(s.cfg.rate_limit);
 	ret = s.metrics != NULL && (s.cfg.rate_limit == 0 || s.ratelimit) &&
 	    auditq_start(&aw, &s) == 0 && start(&s, &l) == 0 ? 0 : -1;
-	if (ret == 0)
+	if (ret == 0) {
+		(void)notify_ready();	/* /healthz answers from here on */
 		run_loop(&l);
+	}
 	auditq_stop(&aw);
 	if (ret == 0)
 		log_info("stopped");

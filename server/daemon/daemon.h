@@ -31,6 +31,9 @@ struct daemon_config {
 	unsigned	 conn_limit;
 	unsigned	 per_ip_limit;
 	unsigned	 conn_timeout_s;
+	unsigned	 handshake_timeout_s;	/* handshake + headers */
+	unsigned	 max_anon_per_ip;	/* without a certificate */
+	const char	*port_file;	/* NULL, or where to write the port */
 	enum log_level	 log_level;
 };
 

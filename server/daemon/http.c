@@ -1,17 +1,27 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "denylist.h"
+#include "esc.h"
 #include "est.h"
 #include "form.h"
+#include "guard.h"
 #include "log.h"
 #include "oauth.h"
 
@@ -19,15 +29,25 @@
 #define UNAVAILABLE	"{\"error\":\"temporarily_unavailable\"}"
 /* Largest client certificate a connection remembers (DER bytes). */
 #define HTTP_MAX_CERT		8192
-/* A too big body is read and dropped up to this size, then the
- * connection is closed. */
+/* A too big body whose Content-Length is at most this is read and
+ * dropped before the 413; a bigger one is answered at once and the
+ * connection closed, lingering (linger_run). */
 #define HTTP_MAX_DRAIN		(2 * 1024 * 1024)
+/* A too big body without a Content-Length is read and dropped up to
+ * this size before the 413; past it the connection is closed. */
+#define HTTP_MAX_CHUNKED_DRAIN	(16 * 1024 * 1024)
+/* After a response sent before the body was read: how long and how much
+ * to keep reading and dropping, and on how many connections at once. */
+#define HTTP_LINGER_MS		3000
+#define HTTP_LINGER_BYTES	(64 * 1024 * 1024)
+#define HTTP_LINGER_MAX		64
 /* Request headers and buffers of one connection. */
 #define HTTP_CONN_MEMORY	(32 * 1024)
 
 struct http {
 	struct server		*s;
 	struct MHD_Daemon	*d;
+	struct guard		*guard;
 };
 
 enum route {
@@ -224,8 +244,13 @@ sample_gauges(struct server *s, struct metrics_gauges *g)
 	memset(g, 0, sizeof(*g));
 	if ((kv = server_keys_acquire(s, &ks)) != NULL)
 		g->active_key_age_s = now - tsr_keyring_active_since(kv->kr);
-	if ((creds = server_creds_acquire(s, &cs)) != NULL)
+	if ((creds = server_creds_acquire(s, &cs)) != NULL) {
 		g->tls_cert_expiry_s = tls_creds_cert_expiry(creds) - now;
+		if (tls_creds_crl_next_update(creds, &g->crl_next_update_s)) {
+			g->has_crl_next_update = 1;
+			g->crl_next_update_s -= now;
+		}
+	}
 	if ((dl = server_deny_acquire(s, &ds)) != NULL)
 		g->denylist_entries = (int64_t)tsr_denylist_size(dl);
 	g->certs_expiring_7d = atomic_load(&s->certs_expiring);
@@ -277,17 +302,130 @@ struct conn_ctx {
 	bool		 ok;
 	const char	*reason;
 	struct tls_peer	 peer;
+	bool		 linger;	/* answered with a body unread */
+	struct guard_conn *gc;
 };
+
+static atomic_int lingering;
+
+static int
+conn_fd(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return ci != NULL ? ci->connect_fd : -1;
+}
+
+/* The client's IPv4 address, network order; 0 when unknown. */
+static uint32_t
+conn_addr(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr_in *sin;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL ||
+	    ci->client_addr->sa_family != AF_INET)
+		return 0;
+	sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
+	return sin->sin_addr.s_addr;
+}
+
+/* Did the peer present no certificate at all? */
+static bool
+conn_anonymous(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	unsigned n = 0;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	return ci == NULL || gnutls_certificate_get_peers(
+	    (gnutls_session_t)ci->tls_session, &n) == NULL || n == 0;
+}
+
+/*
+ * Read and drop what the client still sends, then close.  Closing a
+ * socket with unread data makes the kernel answer with a reset, and a
+ * client still sending its body (most do not read until they are done)
+ * then loses the response it was sent.  The socket stays non-blocking:
+ * libmicrohttpd shares its flags until it has closed its descriptor.
+ */
+static void *
+linger_run(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct timespec t0, t;
+	char buf[16384];
+	size_t total = 0;
+	ssize_t r;
+	long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	(void)shutdown(fd, SHUT_WR);
+	while (total < HTTP_LINGER_BYTES) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = HTTP_LINGER_MS - ((t.tv_sec - t0.tv_sec) * 1000 +
+		    (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		if ((r = read(fd, buf, sizeof(buf))) == 0 ||
+		    (r < 0 && errno != EAGAIN && errno != EINTR))
+			break;
+		if (r > 0)
+			total += (size_t)r;
+	}
+	close(fd);
+	atomic_fetch_sub(&lingering, 1);
+	return NULL;
+}
+
+/* Hand a copy of the connection's socket to a lingering thread. */
+static void
+linger_start(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	pthread_attr_t attr;
+	pthread_t t;
+	int fd;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL || atomic_fetch_add(&lingering, 1) >= HTTP_LINGER_MAX) {
+		if (ci != NULL)
+			atomic_fetch_sub(&lingering, 1);
+		return;
+	}
+	if ((fd = fcntl(ci->connect_fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		atomic_fetch_sub(&lingering, 1);
+		return;
+	}
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, linger_run, (void *)(intptr_t)fd) !=
+	    0) {
+		close(fd);
+		atomic_fetch_sub(&lingering, 1);
+	}
+	pthread_attr_destroy(&attr);
+}
 
 static void
 on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
     enum MHD_ConnectionNotificationCode code)
 {
+	struct http *h = cls;
 	struct conn_ctx *cc = *socket_ctx;
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_ctx = calloc(1, sizeof(struct conn_ctx));
+		if ((cc = calloc(1, sizeof(*cc))) != NULL)
+			cc->gc = guard_add(h->guard, conn_fd(conn),
+			    conn_addr(conn));
+		*socket_ctx = cc;
 	} else if (cc != NULL) {
+		if (cc->linger)
+			linger_start(conn);
+		guard_remove(h->guard, cc->gc);
 		server_release(cc->creds);
 		free(cc);
 		*socket_ctx = NULL;
@@ -570,6 +708,20 @@ expects_continue(struct MHD_Connection *conn)
 	return e != NULL && strcasecmp(e, "100-continue") == 0;
 }
 
+/* 413 before the whole body was read: the connection closes after it,
+ * lingering so that the client gets to read it. */
+static enum MHD_Result
+answer_too_big(struct http *h, struct MHD_Connection *conn, struct req *rq)
+{
+	struct conn_ctx *cc = conn_ctx_of(conn);
+
+	if (cc != NULL)
+		cc->linger = true;
+	audit_early(h, conn, rq, 413, "body too large");
+	return answer_static(conn, rq, 413, "{\"error\":\"invalid_request\"}",
+	    NULL);
+}
+
 /* The checks that need no body: path, method, declared size. */
 static bool
 early_answer(struct http *h, struct MHD_Connection *conn, struct req *rq,
@@ -607,9 +759,7 @@ early_answer(struct http *h, struct MHD_Connection *conn, struct req *rq,
 	if (!expects_continue(conn) && strlen(cl) <= 9 &&
 	    strtoul(cl, NULL, 10) <= HTTP_MAX_DRAIN)
 		return false;
-	audit_early(h, conn, rq, 413, "body too large");
-	*ret = answer_static(conn, rq, 413, "{\"error\":\"invalid_request\"}",
-	    NULL);
+	*ret = answer_too_big(h, conn, rq);
 	return true;
 }
 
@@ -665,11 +815,13 @@ take_body(struct http *h, struct MHD_Connection *conn, struct req *rq,
 		rq->dropped += *size;
 	}
 	*size = 0;
-	if (rq->dropped <= HTTP_MAX_DRAIN)
+	/* libmicrohttpd cannot queue an answer in the middle of a body:
+	 * drop up to a cap (the 413 follows at its end), then give up. */
+	if (rq->dropped <= HTTP_MAX_CHUNKED_DRAIN)
 		return MHD_YES;
 	audit_early(h, conn, rq, 413, "body too large");
-	return answer_static(conn, rq, 413, "{\"error\":\"invalid_request\"}",
-	    NULL);
+	rq->status = 413;
+	return MHD_NO;
 }
 
 static enum MHD_Result
@@ -679,9 +831,18 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 {
 	struct http *h = cls;
 	struct req *rq = *req_cls;
+	struct conn_ctx *cc;
 	enum MHD_Result ret;
 
 	if (rq == NULL) {
+		cc = conn_ctx_of(conn);
+		if (cc != NULL && !guard_request(h->guard, cc->gc,
+		    conn_anonymous(conn))) {
+			log_debug("refused a connection without a client "
+			    "certificate: its address has %u already",
+			    h->s->cfg.max_anon_per_ip);
+			return MHD_NO;
+		}
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
 		*req_cls = rq;
@@ -702,6 +863,22 @@ on_access(void *cls, struct MHD_Connection *conn, const char *url,
 	return dispatch(h, conn, rq);
 }
 
+/* The method for the log: the request line is the client's, so only the
+ * methods HTTP defines are written as sent. */
+static const char *
+log_method(const char *method)
+{
+	static const char *const known[] = { "GET", "HEAD", "POST", "PUT",
+		"DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH" };
+	size_t i;
+
+	for (i = 0; method != NULL && i < sizeof(known) / sizeof(known[0]);
+	    i++)
+		if (strcmp(method, known[i]) == 0)
+			return known[i];
+	return "OTHER";
+}
+
 /* One line per request: method, path, status, client, latency. */
 static void
 on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
@@ -709,18 +886,21 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct http *h = cls;
 	struct req *rq = *req_cls;
+	struct conn_ctx *cc;
 	struct timespec t1;
 	double ms;
 
 	if (rq == NULL)
 		return;
+	if ((cc = conn_ctx_of(conn)) != NULL)
+		guard_request_done(h->guard, cc->gc);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	ms = (double)(t1.tv_sec - rq->t0.tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - rq->t0.tv_nsec) / 1e6;
 	metrics_request(h->s->metrics, rq->route >= 0 ?
 	    routes[rq->route].metric : "other", rq->status, ms / 1e3);
 	log_info("request method=%s path=%s status=%u client=%s "
-	    "latency_ms=%.2f%s", rq->method,
+	    "latency_ms=%.2f%s", log_method(rq->method),
 	    rq->route >= 0 ? routes[rq->route].path : "-", rq->status,
 	    rq->client[0] ? rq->client : "-", ms,
 	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
@@ -733,12 +913,16 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	char line[512];
+	char line[512], esc[TSR_ESC_BUF(sizeof(line))];
+	size_t len;
 
-	/* libmicrohttpd's messages end in a newline; keep one line. */
+	/* libmicrohttpd's messages end in a newline, and may quote what
+	 * the client sent: one line, escaped. */
 	(void)vsnprintf(line, sizeof(line), fmt, ap);
-	line[strcspn(line, "\n")] = '\0';
-	log_debug("http: %s", line);
+	len = strlen(line);
+	if (len > 0 && line[len - 1] == '\n')
+		line[len - 1] = '\0';
+	log_debug("http: %s", tsr_esc(line, esc, sizeof(esc)));
 }
 
 struct http *
@@ -751,6 +935,11 @@ http_start(struct server *s, const struct tls_creds *creds, int listen_fd)
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return NULL;
 	h->s = s;
+	if ((h->guard = guard_create(s->cfg.handshake_timeout_s,
+	    s->cfg.conn_timeout_s, s->cfg.max_anon_per_ip)) == NULL) {
+		free(h);
+		return NULL;
+	}
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL,
 	    on_access, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -770,6 +959,7 @@ http_start(struct server *s, const struct tls_creds *creds, int listen_fd)
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		log_warnx("cannot start the HTTPS listener");
+		guard_destroy(h->guard);
 		free(h);
 		return NULL;
 	}
@@ -797,6 +987,7 @@ http_stop(struct http *h)
 	if (h == NULL)
 		return;
 	MHD_stop_daemon(h->d);
+	guard_destroy(h->guard);
 	free(h);
 }
 

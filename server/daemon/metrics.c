@@ -264,6 +264,10 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 	render_gauge(f, "tessera_tls_certificate_expiry_seconds", "Seconds "
 	    "until the server certificate expires.",
 	    (long long)g->tls_cert_expiry_s);
+	if (g->has_crl_next_update)
+		render_gauge(f, "tessera_crl_next_update_seconds", "Seconds "
+		    "until the earliest nextUpdate of the client CRLs "
+		    "(negative once stale).", (long long)g->crl_next_update_s);
 	render_gauge(f, "tessera_denylist_entries", "Live deny-list entries.",
 	    (long long)g->denylist_entries);
 	render_gauge(f, "tessera_certificates_expiring_7d",

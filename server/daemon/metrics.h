@@ -36,6 +36,8 @@ void metrics_introspection(struct metrics *m, const char *outcome);
 struct metrics_gauges {
 	int64_t	 active_key_age_s;
 	int64_t	 tls_cert_expiry_s;	/* seconds until notAfter */
+	int64_t	 crl_next_update_s;	/* negative once stale */
+	int	 has_crl_next_update;
 	int64_t	 denylist_entries;
 	int64_t	 certs_expiring_7d;	/* unrevoked, expiring within 7 d */
 	uint64_t audit_dropped;

@@ -297,6 +297,16 @@ check_token(struct server *s, const char *token, int64_t now,
 	return v;
 }
 
+/* Did the token's signature verify against a published key?  Only then
+ * are its claims ours and fit for the audit trail: a forged token's
+ * claims say whatever its author wants. */
+static bool
+signature_verified(enum tsr_token_verdict v)
+{
+	return v == TSR_TOKEN_VALID || v == TSR_TOKEN_WRONG_ISS ||
+	    v == TSR_TOKEN_NOT_YET_VALID || v == TSR_TOKEN_EXPIRED;
+}
+
 /* Is the token on the deny-list?  *why gets the reason for the audit. */
 static bool
 is_revoked(struct server *s, const struct tsr_token_claims *c,
@@ -358,7 +368,8 @@ revoke_token(struct server *s, const struct tsr_client *cl,
 	enum tsr_token_verdict v;
 
 	v = check_token(s, token, time(NULL), &c);
-	memcpy(rp->jti, c.jti, sizeof(rp->jti));
+	if (signature_verified(v))
+		memcpy(rp->jti, c.jti, sizeof(rp->jti));
 	if (v != TSR_TOKEN_VALID) {
 		rp->reason = "invalid or expired token: nothing to revoke";
 		rp->outcome = "ignored";
@@ -418,14 +429,16 @@ active_reply(const struct tsr_token_claims *c, struct oauth_reply *rp)
 	(void)json_reply(rp, doc, c->scope, "active");
 }
 
-/* Is the token live and meant for the caller?  Why not, if not. */
+/* Is the token live and meant for the caller?  Why not, if not.
+ * *verified: whether c holds claims whose signature verified. */
 static const char *
 introspect_reason(struct server *s, const char *token, const char *caller,
-    struct tsr_token_claims *c)
+    struct tsr_token_claims *c, bool *verified)
 {
 	enum tsr_token_verdict v = check_token(s, token, time(NULL), c);
 	const char *why = NULL;
 
+	*verified = signature_verified(v);
 	if (v != TSR_TOKEN_VALID)
 		return tsr_token_verdict_str(v);
 	if (strcmp(c->aud, caller) != 0)
@@ -441,8 +454,10 @@ introspect_token(struct server *s, const struct tsr_client *cl,
     const char *token, struct oauth_reply *rp)
 {
 	struct tsr_token_claims c;
+	bool verified;
 
-	if ((rp->reason = introspect_reason(s, token, cl->name, &c)) != NULL) {
+	rp->reason = introspect_reason(s, token, cl->name, &c, &verified);
+	if (rp->reason != NULL) {
 		rp->outcome = "inactive";
 		rp->status = 200;
 		rp->body = strdup("{\"active\":false}");
@@ -450,6 +465,8 @@ introspect_token(struct server *s, const struct tsr_client *cl,
 	} else {
 		active_reply(&c, rp);
 	}
+	if (!verified)
+		return;
 	memcpy(rp->jti, c.jti, sizeof(rp->jti));
 	memcpy(rp->kid, c.kid, sizeof(rp->kid));
 	tsr_audit_set(rp->audience, sizeof(rp->audience), c.aud);

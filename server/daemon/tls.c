@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,10 @@ struct tls_creds {
 	int64_t			 ca_expiry;	/* the earliest in the bundle */
 	unsigned		 ca_count;
 	char			 ca_sha256[65];	/* of the first */
+	bool			 has_crl;
+	unsigned		 crl_count;
+	unsigned long		 crl_entries;	/* revoked serials, all CRLs */
+	int64_t			 crl_next_update; /* the earliest; 0: none */
 };
 
 /* Read a whole file, NUL-terminated, at most TLS_MAX_FILE bytes. */
@@ -161,21 +166,146 @@ describe_ca(struct tls_creds *c, const char *path, size_t len, char *err,
 	return 0;
 }
 
-/* Trust pem (and crl, of the same format) as client CAs. */
-static int
-add_trust(struct tls_creds *c, const char *label, const char *pem,
-    size_t len, const char *crl, size_t crl_len, char *err, size_t err_len)
+/* Counts and the earliest nextUpdate of a parsed CRL list, for the logs
+ * and the metrics. */
+static void
+describe_crls(struct tls_creds *c, gnutls_x509_crl_t *crls, unsigned n)
 {
-	gnutls_datum_t ca = { (unsigned char *)pem, (unsigned)len };
-	gnutls_datum_t cd = { (unsigned char *)crl, (unsigned)crl_len };
+	unsigned i;
+	int count;
+	time_t next;
+
+	c->has_crl = true;
+	c->crl_count = n;
+	for (i = 0; i < n; i++) {
+		if ((count = gnutls_x509_crl_get_crt_count(crls[i])) > 0)
+			c->crl_entries += (unsigned long)count;
+		next = gnutls_x509_crl_get_next_update(crls[i]);
+		if (next != (time_t)-1 && (c->crl_next_update == 0 ||
+		    next < c->crl_next_update))
+			c->crl_next_update = next;
+	}
+}
+
+#define CRL_TIME_STATUS	(GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED | \
+	GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE)
+
+/*
+ * Every CRL in the file must be signed by a CA of the bundle: one that is
+ * not would otherwise be dropped without a word, and the certificates it
+ * revokes would authenticate again.  Dates are not checked here: a CRL
+ * past its nextUpdate still revokes what it lists (better stale than
+ * nothing), and tls_creds_log() warns about it.
+ */
+static int
+check_crls(struct tls_creds *c, const char *ca_path, size_t ca_len,
+    const char *path, const gnutls_datum_t *crl, char *err, size_t err_len)
+{
+	gnutls_datum_t ca = { (unsigned char *)c->ca_pem, (unsigned)ca_len };
+	gnutls_x509_crt_t *cas = NULL;
+	gnutls_x509_crl_t *crls = NULL;
+	unsigned n_ca = 0, n = 0, i, status;
+	int ret, rc = -1;
+
+	if (gnutls_x509_crt_list_import2(&cas, &n_ca, &ca,
+	    GNUTLS_X509_FMT_PEM, 0) < 0) {
+		snprintf(err, err_len, "%s: no CA certificate in the file",
+		    ca_path);
+		return -1;
+	}
+	if ((ret = gnutls_x509_crl_list_import2(&crls, &n, crl,
+	    GNUTLS_X509_FMT_PEM, 0)) < 0 || n == 0) {
+		snprintf(err, err_len, "%s: %s", path, ret < 0 ?
+		    gnutls_strerror(ret) : "no CRL in the file");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		/* GnuTLS checks the dates whatever the flags say; only the
+		 * signature counts here. */
+		ret = gnutls_x509_crl_verify(crls[i], cas, n_ca, 0, &status);
+		if (status & CRL_TIME_STATUS)
+			status &= ~(CRL_TIME_STATUS | GNUTLS_CERT_INVALID);
+		if (ret < 0 || status != 0) {
+			snprintf(err, err_len, "%s: CRL %u is not signed by a "
+			    "CA of %s", path, i + 1, ca_path);
+			goto out;
+		}
+	}
+	describe_crls(c, crls, n);
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		gnutls_x509_crl_deinit(crls[i]);
+	gnutls_free(crls);
+	for (i = 0; i < n_ca; i++)
+		gnutls_x509_crt_deinit(cas[i]);
+	gnutls_free(cas);
+	return rc;
+}
+
+/* The --client-ca bundle and its --client-crl. */
+static int
+load_file_trust(struct tls_creds *c, const struct tls_files *f,
+    size_t ca_len, char *err, size_t err_len)
+{
+	gnutls_datum_t ca = { (unsigned char *)c->ca_pem, (unsigned)ca_len };
+	gnutls_datum_t crl = { NULL, 0 };
+	char *crl_pem = NULL;
+	size_t crl_len = 0;
+	int ret = -1;
+
+	if (f->crl != NULL) {
+		if ((crl_pem = read_file(f->crl, &crl_len, err, err_len)) ==
+		    NULL)
+			return -1;
+		crl.data = (unsigned char *)crl_pem;
+		crl.size = (unsigned)crl_len;
+		if (check_crls(c, f->ca, ca_len, f->crl, &crl, err,
+		    err_len) != 0)
+			goto out;
+	}
+	/* The CAs first, then the CRLs: an error names the file it is in. */
+	ret = gnutls_x509_trust_list_add_trust_mem(c->trust, &ca, NULL,
+	    GNUTLS_X509_FMT_PEM, 0, 0);
+	if (ret <= 0) {
+		snprintf(err, err_len, "%s: %s", f->ca, ret < 0 ?
+		    gnutls_strerror(ret) : "no CA certificate in the file");
+		ret = -1;
+		goto out;
+	}
+	/* check_crls() verified the signatures; GnuTLS's own check
+	 * (GNUTLS_TL_VERIFY_CRL) would drop a CRL past its nextUpdate and
+	 * with it the revocations. */
+	if (f->crl != NULL && (ret = gnutls_x509_trust_list_add_trust_mem(
+	    c->trust, NULL, &crl, GNUTLS_X509_FMT_PEM, 0, 0)) < 0) {
+		snprintf(err, err_len, "%s: %s", f->crl, gnutls_strerror(ret));
+		goto out;
+	}
+	ret = 0;
+out:
+	free(crl_pem);
+	return ret < 0 ? -1 : 0;
+}
+
+/* The store's CA and the CRL it signed (tsr_issuer keeps both). */
+static int
+load_own_trust(struct tls_creds *c, const struct tls_files *f, char *err,
+    size_t err_len)
+{
+	gnutls_datum_t ca = { (unsigned char *)f->own_ca_pem,
+	    (unsigned)strlen(f->own_ca_pem) };
+	gnutls_datum_t crl = { (unsigned char *)f->own_crl_pem,
+	    f->own_crl_pem ? (unsigned)strlen(f->own_crl_pem) : 0 };
 	int ret;
 
-	ret = gnutls_x509_trust_list_add_trust_mem(c->trust, &ca,
-	    crl != NULL ? &cd : NULL, GNUTLS_X509_FMT_PEM,
-	    GNUTLS_TL_VERIFY_CRL, 0);
-	if (ret <= 0) {
-		snprintf(err, err_len, "%s: %s", label, ret < 0 ?
-		    gnutls_strerror(ret) : "no CA certificate in the file");
+	ret = gnutls_x509_trust_list_add_trust_mem(c->trust, &ca, NULL,
+	    GNUTLS_X509_FMT_PEM, 0, 0);
+	if (ret > 0 && f->own_crl_pem != NULL)
+		ret = gnutls_x509_trust_list_add_trust_mem(c->trust, NULL, &crl,
+		    GNUTLS_X509_FMT_PEM, 0, 0);
+	if (ret < 0 || (ret == 0 && f->own_crl_pem == NULL)) {
+		snprintf(err, err_len, "the store's CA: %s", ret < 0 ?
+		    gnutls_strerror(ret) : "no certificate");
 		return -1;
 	}
 	return 0;
@@ -185,25 +315,13 @@ static int
 load_trust(struct tls_creds *c, const struct tls_files *f, size_t file_len,
     char *err, size_t err_len)
 {
-	char *crl_pem = NULL;
-	size_t crl_len = 0;
-	int ret = 0;
-
 	if (gnutls_x509_trust_list_init(&c->trust, 0) < 0)
 		return -1;
-	if (f->ca != NULL) {
-		if (f->crl != NULL && (crl_pem = read_file(f->crl, &crl_len,
-		    err, err_len)) == NULL)
-			return -1;
-		ret = add_trust(c, f->ca, c->ca_pem, file_len, crl_pem,
-		    crl_len, err, err_len);
-		free(crl_pem);
-	}
-	if (ret == 0 && f->own_ca_pem != NULL)
-		ret = add_trust(c, "the store's CA", f->own_ca_pem,
-		    strlen(f->own_ca_pem), f->own_crl_pem, f->own_crl_pem ?
-		    strlen(f->own_crl_pem) : 0, err, err_len);
-	return ret;
+	if (f->ca != NULL && load_file_trust(c, f, file_len, err, err_len) != 0)
+		return -1;
+	if (f->own_ca_pem != NULL && load_own_trust(c, f, err, err_len) != 0)
+		return -1;
+	return 0;
 }
 
 /* The client CA bundle file, then the store's CA: one PEM text, the
@@ -304,6 +422,26 @@ tls_creds_cert_expiry(const struct tls_creds *c)
 	return c->cert_expiry;
 }
 
+bool
+tls_creds_crl_next_update(const struct tls_creds *c, int64_t *next)
+{
+	*next = c->crl_next_update;
+	return c->has_crl && c->crl_next_update != 0;
+}
+
+static void
+log_crl(const struct tls_creds *c, int64_t now)
+{
+	if (!c->has_crl)
+		return;
+	log_info("client CRL: %u CRL(s), %lu revoked certificate(s)",
+	    c->crl_count, c->crl_entries);
+	if (c->crl_next_update != 0 && c->crl_next_update <= now)
+		log_warnx("the client CRL is past its nextUpdate by %lld "
+		    "second(s): its revocations still apply, but publish a "
+		    "fresh one", (long long)(now - c->crl_next_update));
+}
+
 void
 tls_creds_log(const struct tls_creds *c)
 {
@@ -323,6 +461,7 @@ tls_creds_log(const struct tls_creds *c)
 	else if (c->ca_expiry - now < TLS_WARN_DAYS * 86400)
 		log_warnx("a client CA certificate expires in less than %d "
 		    "days", TLS_WARN_DAYS);
+	log_crl(c, now);
 }
 
 /* The audit reason for a failed chain verification. */
@@ -335,6 +474,8 @@ verify_reason(unsigned status)
 		return "certificate expired";
 	if (status & GNUTLS_CERT_NOT_ACTIVATED)
 		return "certificate not yet valid";
+	if (status & GNUTLS_CERT_INSECURE_ALGORITHM)
+		return "certificate key or signature too weak";
 	if (status & GNUTLS_CERT_PURPOSE_MISMATCH)
 		return "certificate lacks the clientAuth extended key usage";
 	if (status & (GNUTLS_CERT_SIGNER_NOT_FOUND |
@@ -399,6 +540,78 @@ chain_expiry(gnutls_x509_crt_t *chain, unsigned n)
 	return until;
 }
 
+/* The key must be at least RSA-2048 or a 256-bit curve. */
+static int
+peer_key_strong(gnutls_x509_crt_t leaf)
+{
+	unsigned bits = 0;
+	int alg;
+
+	alg = gnutls_x509_crt_get_pk_algorithm(leaf, &bits);
+	switch (alg) {
+	case GNUTLS_PK_RSA:
+	case GNUTLS_PK_RSA_PSS:
+		return bits >= 2048;
+	case GNUTLS_PK_ECDSA:
+	case GNUTLS_PK_EDDSA_ED25519:
+	case GNUTLS_PK_EDDSA_ED448:
+		return bits >= 256;
+	default:
+		return 0;
+	}
+}
+
+/* With an EKU extension, the clientAuth OID itself: GnuTLS would also
+ * take anyExtendedKeyUsage, which names no purpose at all. */
+static int
+peer_eku_client(gnutls_x509_crt_t leaf)
+{
+	char oid[128];
+	size_t len;
+	unsigned i;
+	int ret, seen = 0;
+
+	for (i = 0; i < 64; i++) {
+		len = sizeof(oid);
+		ret = gnutls_x509_crt_get_key_purpose_oid(leaf, i, oid, &len,
+		    NULL);
+		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (ret < 0)
+			return 0;
+		seen = 1;
+		if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0)
+			return 1;
+	}
+	return !seen;
+}
+
+/* What a client certificate must be beyond a verified chain: an end
+ * entity (a CA certificate could issue certificates for other clients),
+ * meant for client authentication, with a key of at least 112-bit
+ * strength. */
+static int
+peer_policy(gnutls_x509_crt_t leaf, const char **reason)
+{
+	unsigned ca = 0, usage = 0;
+
+	if ((gnutls_x509_crt_get_basic_constraints(leaf, NULL, &ca, NULL) >=
+	    0 && ca) || (gnutls_x509_crt_get_key_usage(leaf, &usage, NULL) >=
+	    0 && (usage & GNUTLS_KEY_KEY_CERT_SIGN))) {
+		*reason = "certificate is a CA certificate";
+		return -1;
+	}
+	if (!peer_eku_client(leaf)) {
+		*reason = "certificate lacks the clientAuth extended key usage";
+		return -1;
+	}
+	if (!peer_key_strong(leaf)) {
+		*reason = "certificate key or signature too weak";
+		return -1;
+	}
+	return 0;
+}
+
 /* The leaf's serial as the CA's inventory writes it; "" if too long. */
 static void
 leaf_serial(gnutls_x509_crt_t leaf, struct tls_peer *peer)
@@ -450,16 +663,24 @@ tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
 	*reason = "cannot hash the certificate";
 	if (peer_digests(&der[0], peer) != 0)
 		goto out;
-	/* Checks the signatures up to our CA, the validity periods, the
-	 * CRLs and, where an EKU extension is present, clientAuth. */
-	if (gnutls_x509_trust_list_verify_crt2(c->trust, chain, n, &purpose,
-	    1, 0, &status, NULL) < 0 || status != 0) {
+	/*
+	 * Only the leaf: it must be issued by a CA of the bundle itself.
+	 * Intermediates the client sends are not trusted, so a certificate
+	 * that happens to be able to sign cannot make a CA of its holder.
+	 * Checks the signature, the validity periods, the CRLs, clientAuth
+	 * where an EKU is present and, through the profile, keys and
+	 * signature algorithms of at least 112-bit strength.
+	 */
+	if (gnutls_x509_trust_list_verify_crt2(c->trust, chain, 1, &purpose,
+	    1, GNUTLS_PROFILE_TO_VFLAGS(GNUTLS_PROFILE_MEDIUM), &status,
+	    NULL) < 0 || status != 0) {
 		*reason = verify_reason(status);
 		goto out;
 	}
-	if (peer_cn(chain[0], peer, reason) != 0)
+	if (peer_policy(chain[0], reason) != 0 ||
+	    peer_cn(chain[0], peer, reason) != 0)
 		goto out;
-	peer->valid_until = chain_expiry(chain, n);
+	peer->valid_until = chain_expiry(chain, 1);
 	leaf_serial(chain[0], peer);
 	*reason = NULL;
 	rc = 0;

@@ -10,6 +10,7 @@
 #ifndef TSR_DAEMON_TLS_H
 #define TSR_DAEMON_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -46,8 +47,10 @@ struct tls_peer {
 
 /*
  * Load and check every file: the server certificate must be valid now
- * and match its key, the CA bundle must hold a certificate, the CRL must
- * parse.  On failure err says which file and why.
+ * and match its key, the CA bundle must hold a certificate, every CRL
+ * must parse and be signed by a CA of the bundle (its dates are not
+ * checked: a stale CRL still revokes).  On failure err says which file
+ * and why.
  */
 int tls_creds_load(const struct tls_files *f, struct tls_creds **out,
     char *err, size_t err_len);
@@ -60,14 +63,20 @@ const char *tls_creds_ca_pem(const struct tls_creds *c);
 /* Server certificate's notAfter, Unix seconds. */
 int64_t tls_creds_cert_expiry(const struct tls_creds *c);
 
+/* The earliest nextUpdate of the client CRLs, Unix seconds; false when
+ * there is no CRL or none has a nextUpdate. */
+bool tls_creds_crl_next_update(const struct tls_creds *c, int64_t *next);
+
 /* Log fingerprints and expiry (never key material); warn when the
  * server or a client CA certificate has less than TLS_WARN_DAYS left. */
 void tls_creds_log(const struct tls_creds *c);
 
 /*
- * Verify the peer's certificate chain of session against c's client CA:
- * signature chain, validity period, CRL, clientAuth EKU when an EKU
- * extension is present, exactly one CN.  0 and *peer filled on success;
+ * Verify the peer's certificate of session against c's client CA: issued
+ * by a CA of the bundle itself (intermediates the peer sends are not
+ * trusted), validity period, CRL, not a CA, the clientAuth OID itself
+ * when an EKU extension is present, a key of at least 112-bit strength,
+ * exactly one CN.  0 and *peer filled on success;
  * -1 and *reason (a static string for the audit trail) on failure, with
  * only peer->sha256_hex and x5t filled when a certificate was presented.
  */

@@ -291,12 +291,19 @@ done < <("$TSR_PYTHON" "$T/tsr_event.py" "$T/audit.json" "$T/expect" \
     "$T_START" "$T_END")
 
 # --- filters --------------------------------------------------------------------------
-# An event from two hours ago, written straight into the table, for --since.
-sql "$DB" "INSERT INTO audit_events (at, event, peer, cert_sha256, cn,
-    client, audience, scopes, jti, kid, outcome, error, reason) VALUES
-    (strftime('%s','now') - 7200, 'token', '127.0.0.1', '', 'order-service',
-    'order-service', 'inventory', '', '', '', 'denied', 'invalid_scope',
-    'old event')" || bail "cannot insert the old event"
+# An event from two hours ago, for --since.  Nothing but the server
+# writes events, and only at its clock's now, so it goes straight into
+# SQLite's table: these checks are SQLite-only.
+OLD=0
+if sqlite_store; then
+	sqlite3 -batch "$DB" "INSERT INTO audit_events (at, event, peer,
+	    cert_sha256, cn, client, audience, scopes, jti, kid, outcome,
+	    error, reason) VALUES (strftime('%s','now') - 7200, 'token',
+	    '127.0.0.1', '', 'order-service', 'order-service', 'inventory',
+	    '', '', '', 'denied', 'invalid_scope', 'old event')" ||
+	    bail "cannot insert the old event"
+	OLD=1
+fi
 
 n_issued=$(grep -c '^outcome=issued$' "$T/expect")
 n_os=$(grep -c '^client=order-service$' "$T/expect")
@@ -317,14 +324,18 @@ audit_check() {
 $1"
 }
 audit_check "audit (default): newest first, the old event last" -- \
-    "assert len(E) == $NREQ + 1, len(E)
-assert E[-1]['reason'] == 'old event', E[-1]
+    "assert len(E) == $NREQ + $OLD, len(E)
+assert not $OLD or E[-1]['reason'] == 'old event', E[-1]
 assert all(a['at'] >= b['at'] for a, b in zip(E, E[1:])), 'not newest first'"
 audit_check "audit --since 1h: only this run's events" --since 1h -- \
     "assert len(E) == $NREQ, len(E)
 assert all(e['reason'] != 'old event' for e in E)"
-audit_check "audit --since 3h: the old event too" --since 3h -- \
-    "assert len(E) == $NREQ + 1, len(E)"
+if sqlite_store; then
+	audit_check "audit --since 3h: the old event too" --since 3h -- \
+	    "assert len(E) == $NREQ + 1, len(E)"
+else
+	skip "audit --since 3h: the old event too" "not an SQLite store"
+fi
 audit_check "audit --client order-service: only its events, all of them" \
     --since 1h --client order-service -- \
     "assert len(E) == $n_os, (len(E), $n_os)

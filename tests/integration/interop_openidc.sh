@@ -6,7 +6,7 @@
 # get 401.  Apache runs in the foreground (-X) as a child of this test,
 # with its own ServerRoot and config in the temp dir, on a loopback port.
 # Needs the Debian packages apache2 and libapache2-mod-auth-openidc
-# (scripts/setup-deps installs them).
+# (scripts/setup-deps --test installs them).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oauth_lib.sh"
 . "$(dirname "$0")/revocation_lib.sh"
@@ -14,7 +14,7 @@
 APACHE=${TSR_APACHE:-/usr/sbin/apache2}
 MODS=/usr/lib/apache2/modules
 [ -x "$APACHE" ] && [ -e "$MODS/mod_auth_openidc.so" ] ||
-    bail "apache2 and libapache2-mod-auth-openidc are not installed (scripts/setup-deps)"
+    bail "apache2 and libapache2-mod-auth-openidc are not installed (scripts/setup-deps --test)"
 
 fresh_store
 make_pki
@@ -36,8 +36,27 @@ if [ "$(id -u)" -eq 0 ]; then
 	user_line="User www-data
 Group www-data"
 fi
-APORT=$(free_port)
-cat >"$A/httpd.conf" <<EOF
+# httpd cannot listen on port 0 and report the port, so it gets a port
+# the kernel just handed out and closed, and another one should something
+# else take it first ("Address already in use"), up to five times.
+candidate_port() {
+	"$TSR_PYTHON" -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+# Up once it answers; gone (config error, port taken) ends the wait at once.
+apache_up() {
+	kill -0 "$APACHE_PID" 2>/dev/null || return 0
+	curl -s -o /dev/null --max-time 2 "$AURL/"
+}
+APACHE_PID=
+trap 'if [ -n "$APACHE_PID" ]; then kill -TERM "$APACHE_PID" 2>/dev/null; wait "$APACHE_PID" 2>/dev/null; fi; _lib_cleanup' EXIT
+for try in 1 2 3 4 5; do
+	APORT=$(candidate_port)
+	cat >"$A/httpd.conf" <<EOF
 ServerRoot "$A"
 ServerName 127.0.0.1
 Listen 127.0.0.1:$APORT
@@ -74,18 +93,20 @@ OIDCOAuthRemoteUserClaim sub
 	Require valid-user
 </Location>
 EOF
-[ "$(id -u)" -ne 0 ] || chown www-data: "$A/httpd.conf"
-
-"$APACHE" -X -d "$A" -f "$A/httpd.conf" >>"$A/logs/stdout.log" 2>&1 </dev/null &
-APACHE_PID=$!
-trap 'kill -TERM "$APACHE_PID" 2>/dev/null; wait "$APACHE_PID" 2>/dev/null; _lib_cleanup' EXIT
-AURL=http://127.0.0.1:$APORT
-# Up once it answers; gone (config error) ends the wait at once.
-apache_up() {
-	kill -0 "$APACHE_PID" 2>/dev/null || return 0
-	curl -s -o /dev/null --max-time 2 "$AURL/"
-}
-poll_until 10000 apache_up && kill -0 "$APACHE_PID" 2>/dev/null ||
+	[ "$(id -u)" -ne 0 ] || chown www-data: "$A/httpd.conf"
+	: >"$A/logs/error.log"
+	"$APACHE" -X -d "$A" -f "$A/httpd.conf" >>"$A/logs/stdout.log" 2>&1 </dev/null &
+	APACHE_PID=$!
+	AURL=http://127.0.0.1:$APORT
+	poll_until 10000 apache_up
+	kill -0 "$APACHE_PID" 2>/dev/null && break
+	wait "$APACHE_PID" 2>/dev/null
+	APACHE_PID=
+	grep -q 'Address already in use' "$A/logs/error.log" \
+	    "$A/logs/stdout.log" 2>/dev/null || break
+	diag "httpd: port $APORT taken, try $try"
+done
+[ -n "$APACHE_PID" ] ||
     bail "httpd did not come up: $(tail -n 20 "$A/logs/error.log" "$A/logs/stdout.log" 2>/dev/null)"
 
 # rs_get [TOKEN]: GET the protected file, with the token as a Bearer

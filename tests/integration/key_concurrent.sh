@@ -5,8 +5,9 @@
 # retired key's private file).  A CLI rotation may lose the race and say
 # so (exit 1, one line), never crash; afterwards the store and the key
 # directory must hold exactly one active and one next key with their files
-# and nothing else, checked with sqlite and ls before any CLI command can
-# repair what the race left.
+# and nothing else, checked with "key list --as-stored" and ls, which
+# repair nothing, before any other CLI command can repair what the race
+# left.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oauth_lib.sh"
 
@@ -114,8 +115,8 @@ else
 	pass "the server logged no failed rotation or upkeep"
 fi
 
-# --- the store as the race left it (sqlite and ls: nothing repairs) --------
-count() { sql "$DB" "SELECT count(*) FROM signing_keys WHERE state = '$1'"; }
+# --- the store as the race left it (--as-stored and ls: nothing repairs) ---
+count() { stored_keys "sum(k['state'] == '$1' for k in ks)"; }
 is "exactly one active key" "$(count active)" 1
 is "exactly one next key" "$(count next)" 1
 n_retired=$(($(count retired) + $(count expired)))
@@ -125,7 +126,7 @@ else
 	fail "every rotation retired a key ($n_retired retired/expired)" \
 	    "want >= $n_ok CLI + $rotations server rotations"
 fi
-want=$(sql "$DB" "SELECT kid || '.pem' FROM signing_keys WHERE state IN ('active', 'next') ORDER BY 1" | sort)
+want=$(stored_keys "[k['kid'] + '.pem' for k in ks if k['state'] in ('active', 'next')]" | sort)
 have=$(ls -A "$KEYS" | sort)
 is "the key directory holds exactly the active and next keys' files" \
     "$have" "$want"

@@ -107,9 +107,9 @@ setup() {
 	    bail "the first key list is not sane"
 }
 
-# rows: "kid:state ..." straight from the database (no repair)
-rows() { sql "$DB" "SELECT kid || ':' || state FROM signing_keys ORDER BY kid" | tr '\n' ' '; }
-row_state() { sql "$DB" "SELECT state FROM signing_keys WHERE kid = '$1'"; }
+# rows: "kid:state ..." as stored (key list --as-stored: no repair)
+rows() { stored_keys "sorted(k['kid'] + ':' + k['state'] for k in ks)" | tr '\n' ' '; }
+row_state() { stored_keys "[k['state'] for k in ks if k['kid'] == '$1']"; }
 pem_count() { find "$KEYS" -name '*.pem' | wc -l; }
 
 # crash DESC POINT ARGS...: "tessera ARGS" (this store) with TSR_FAULT=POINT

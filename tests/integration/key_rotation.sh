@@ -164,32 +164,34 @@ json_check "verifier: kids never came back (each rotation is to a new key)" "
 assert len(set(d['kids'])) == len(d['kids']), d['kids']
 "
 
-# --- the store under the running server (sqlite, no CLI: no repair) --------
-count() { sql "$DB" "SELECT count(*) FROM signing_keys WHERE $1"; }
-is "server store: exactly one active key" "$(count "state = 'active'")" 1
-is "server store: exactly one next key" "$(count "state = 'next'")" 1
-n_old=$(count "state IN ('retired', 'expired')")
+# --- the store under the running server (key list --as-stored: no repair) -
+# count COND: how many keys k satisfy the Python condition COND
+count() { stored_keys "sum(bool($1) for k in ks)"; }
+is "server store: exactly one active key" "$(count "k['state'] == 'active'")" 1
+is "server store: exactly one next key" "$(count "k['state'] == 'next'")" 1
+n_old=$(count "k['state'] in ('retired', 'expired')")
 if [ "$n_old" -ge 3 ]; then
 	pass "server store: several retired/expired keys ($n_old)"
 else
 	fail "server store: several retired/expired keys ($n_old)" \
-	    "$(sql "$DB" 'SELECT kid, state, expires_at FROM signing_keys')"
+	    "$(stored_keys "[(k['kid'], k['state'], k['expires_at']) for k in ks]")"
 fi
 
 # Retired keys past their window must become expired by the server itself
 # (its upkeep runs every 5 s) and leave the JWKS.
 now=$(date +%s)
-past=$(sql "$DB" "SELECT kid FROM signing_keys WHERE state = 'retired' AND expires_at <= $now" | tr '\n' ' ')
+past_window="k['state'] == 'retired' and k['expires_at'] <= $now"
+past=$(stored_keys "[k['kid'] for k in ks if $past_window]" | tr '\n' ' ')
 diag "retired keys past their window at $now: ${past:-none}"
 none_past() {
-	[ "$(count "state = 'retired' AND expires_at <= $now")" -eq 0 ]
+	[ "$(count "$past_window")" -eq 0 ]
 }
 if poll_until 7000 none_past; then
 	pass "server: retired keys past their window become expired within 7 s"
 else
 	fail "server: retired keys past their window become expired within 7 s" \
 	    "now $(date +%s); still retired past their window:" \
-	    "$(sql "$DB" "SELECT kid, state, retired_at, expires_at FROM signing_keys WHERE state = 'retired' AND expires_at <= $now")" \
+	    "$(stored_keys "[(k['kid'], k['state'], k['retired_at'], k['expires_at']) for k in ks if $past_window]")" \
 	    "server log: $(grep -i 'expired\|rotat\|upkeep' "$T/server.log" | tail -n 5)"
 fi
 http_get /.well-known/jwks.json
@@ -232,7 +234,7 @@ assert sorted(os.listdir('$KEYS')) == want, (os.listdir('$KEYS'), want)
 # checks below even on a loaded machine.
 start_server --rotation-period 1h "${ROT_OPTS[@]}" --token-ttl 1m ||
     bail "the server did not restart"
-active_kid() { sql "$DB" "SELECT kid FROM signing_keys WHERE state = '$1'"; }
+active_kid() { stored_keys "[k['kid'] for k in ks if k['state'] == '$1']"; }
 # token_kid: get a token; KID gets the kid of its header ("" if none)
 token_kid() {
 	KID=

@@ -8,10 +8,10 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oauth_lib.sh"
 
-# promtool (Debian package prometheus, in scripts/setup-deps) is part of
+# promtool (Debian package prometheus, in scripts/setup-deps --test) is part of
 # the test: without it this file fails, it never skips.
 command -v promtool >/dev/null ||
-    bail "promtool not found (apt-get install prometheus; scripts/setup-deps)"
+    bail "promtool not found (apt-get install prometheus; scripts/setup-deps --test)"
 
 fresh_store
 make_pki

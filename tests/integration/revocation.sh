@@ -118,7 +118,7 @@ assert $(claim "$T1" iat) <= r['revoked_at'] <= $(date +%s), r
 revoke order-service "$T1"
 is "revoke: revoking it again, 200" "$STATUS" 200
 is "revoke: revoking it again adds no entry" \
-    "$(sql "$DB" 'SELECT count(*) FROM revocations')" 1
+    "$(stored_revocations 'len(rs)')" 1
 ok "revoke: still inactive" is_inactive "$RS" "$T1"
 
 # --- the CLI, every form -----------------------------------------------------
@@ -255,7 +255,7 @@ trap _lib_cleanup EXIT
 stop_server
 fresh_store
 revocation_policy
-start_server --issuer "$ISSUER" --token-ttl 2s --clock-skew 1s ||
+start_server --issuer "$ISSUER" --token-ttl 4s --clock-skew 1s ||
     bail "the short-ttl server did not start"
 get_token order-service "$RS"
 P1=$TOKEN
@@ -268,11 +268,21 @@ is "purge: /revoke, 200" "$STATUS" 200
 ok "purge: token revoke TOKEN" tsr token revoke "$P2"
 ok "purge: token revoke --jti" tsr token revoke --jti "$(claim "$P3" jti)"
 ok "purge: client revoke-tokens" tsr client revoke-tokens billing-service
-is "purge: four entries in the store" \
-    "$(sql "$DB" 'SELECT count(*) FROM revocations')" 4
+# A token already expired when revoked needs no entry, so four only
+# when the last revocation came before the first token's exp (and then
+# none has expired, so none is purged yet).
+now=$(date +%s) exp1=$(claim "$P1" exp)
+diag "purge: revocations done at $now, the first token expires at $exp1"
+if [ "$now" -lt "$exp1" ]; then
+	is "purge: four entries in the store" \
+	    "$(stored_revocations 'len(rs)')" 4
+else
+	skip "purge: four entries in the store" \
+	    "the first token expired before the last revocation (slow machine)"
+fi
 ok "purge: the revoked token is inactive" is_inactive "$RS" "$P1"
 purged() {
-	[ "$(sql "$DB" 'SELECT count(*) FROM revocations')" = 0 ]
+	[ "$(stored_revocations 'len(rs)')" = 0 ]
 }
 poll_until 10000 purged
 diag "purge: rows left after ${POLL_MS} ms: $(revocations | tr '\n' ';')"
@@ -292,10 +302,9 @@ assert not [r for r in d['revocations'] if r['kind'] == 'client'], d
 json_check "purge: revocation list --json is empty" \
     "assert d == {'revocations': []}, d"
 is "purge: the server removed the expired entries from the store" \
-    "$(sql "$DB" "SELECT count(*) FROM revocations
-	WHERE expires_at <= CAST(strftime('%s', 'now') AS INTEGER)")" 0
+    "$(stored_revocations "sum(r['expires_at'] <= now for r in rs)")" 0
 is "purge: the store holds no entries any more" \
-    "$(sql "$DB" 'SELECT count(*) FROM revocations')" 0
+    "$(stored_revocations 'len(rs)')" 0
 
 stop_server
 done_testing

@@ -113,15 +113,12 @@ print(json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["kid"])
 
 # store_sum: a checksum of everything in $DB but the audit trail, which a
 # running server appends to on every request
-store_sum() {
-	sqlite3 -readonly "$DB" .dump | grep -v '^INSERT INTO audit_events ' |
-	    sha256sum | cut -d' ' -f1
-}
+store_sum() { db_checksum "$DB" --no-audit; }
 
-# revocations: the revocations table, one row a line
+# revocations: the deny-list as stored, expired entries too, one a line
 revocations() {
-	sql "$DB" "SELECT kind, jti, client, reason, revoked_at, expires_at
-	    FROM revocations ORDER BY id"
+	stored_revocations "[(r['kind'], r.get('jti', r.get('client')),
+    r['reason'], r['revoked_at'], r['expires_at']) for r in rs]"
 }
 
 # wait_next_second EPOCH: until the clock is past EPOCH (bounded, 3 s)

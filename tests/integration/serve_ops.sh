@@ -212,11 +212,17 @@ tap_ok $? "live: enabled again, a token within 1 s (${POLL_MS} ms)"
 # curl (OpenSSL) refuses TLS 1.1 itself at its default security level;
 # SECLEVEL=0 lets it offer TLS 1.1, so a failure is the server's refusal.
 tls11=(--tlsv1.1 --tls-max 1.1 --ciphers 'DEFAULT@SECLEVEL=0')
-port2=$(free_port)
-openssl s_server -accept "127.0.0.1:$port2" -cert "$PKI/server.pem" \
+# Port 0: s_server reports the port it got as "ACCEPT 127.0.0.1:PORT".
+openssl s_server -accept 127.0.0.1:0 -cert "$PKI/server.pem" \
     -key "$PKI/server-key.pem" -tls1_1 -cipher 'DEFAULT@SECLEVEL=0' -www \
-    -quiet >/dev/null 2>&1 </dev/null &
+    >"$T/s_server.out" 2>&1 </dev/null &
 s_server=$!
+s_server_port() {
+	port2=$(sed -n 's/^ACCEPT 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' \
+	    "$T/s_server.out")
+	[ -n "$port2" ]
+}
+poll_until 3000 s_server_port || diag "s_server: $(cat "$T/s_server.out")"
 poll_until 3000 curl -s -o /dev/null --max-time 2 --cacert "$PKI/ca.pem" \
     "${tls11[@]}" "https://127.0.0.1:$port2/"
 tap_ok $? "tls: control: this curl speaks TLS 1.1 to a TLS 1.1 server"

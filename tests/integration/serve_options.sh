@@ -57,4 +57,22 @@ healthy() { curl -sf -o /dev/null --max-time 2 --cacert "$PKI/ca.pem" \
 ok "after they close, a new connection is served" poll_until 3000 healthy
 stop_server
 is "the server stops cleanly" "$SERVER_STATUS" 0
+
+# --listen with port 0: the kernel's port, named in the startup line and
+# in --port-file (start_server reads the file), the default issuer's.
+: >"$T/server.log"
+start_server || bail "the server did not start on port 0"
+like "port 0: a real port in the port file" "$PORT" '^[1-9][0-9]*$'
+like "port 0: the startup line names it" "$(cat "$T/server.log")" \
+    "serving on https://127\.0\.0\.1:$PORT issuer=https://127\.0\.0\.1:$PORT "
+ok "port 0: no temporary port file left" test ! -e "$T/port.tmp"
+stop_server
+# A port file that cannot be written: the server does not start.
+run timeout 20 "$TSR_BIN" --db "$DB" --key-dir "$KEYS" serve \
+    --listen 127.0.0.1:0 --port-file "$T/nodir/port" \
+    --tls-cert "$PKI/server.pem" --tls-key "$PKI/server-key.pem" \
+    --client-ca "$PKI/ca.pem"
+is "port file in a missing directory: exit 1" "$RC" 1
+like "port file in a missing directory: says so" "$(tail -n 1 "$T/err")" \
+    'port-file: .*nodir/port\.tmp'
 done_testing

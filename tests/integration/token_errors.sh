@@ -165,6 +165,63 @@ for i in $(seq 1 20); do
 done
 is "body of 1 MB sent at once, 20 tries: every answer is a 413 (no reset)" \
     "$codes" "$want_codes"
+# Over the 2 MiB the server reads and drops, it answers before the body
+# is read, closes its side and keeps reading for a while: the client
+# still reads the 413, whether it reads while sending (curl) or only
+# after sending it all (python's http.client and urllib).
+head -c $((3 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$T/3m"
+head -c $((8 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$T/8m"
+for size in 3m 8m; do
+	codes='' want_codes=''
+	for i in 1 2 3 4 5; do
+		want_codes+="413 "
+		codes+=$(ccurl order-service -o /dev/null -w '%{http_code}' \
+		    -H 'Expect:' --data-binary "@$T/$size" "$BASE/token")" "
+	done
+	is "curl, body of $size sent at once, 5 tries: every answer is a 413" \
+	    "$codes" "$want_codes"
+	codes=$(ccurl order-service -o /dev/null -w '%{http_code}' \
+	    -H 'Expect:' -H 'Transfer-Encoding: chunked' \
+	    --data-binary "@$T/$size" "$BASE/token")
+	is "curl, body of $size chunked: 413" "$codes" 413
+done
+cat >"$T/tsr_big.py" <<'PY'
+import http.client, ssl, sys, urllib.request
+port, pki, path, how = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.create_default_context(cafile=pki + "/ca.pem")
+ctx.load_cert_chain(pki + "/order-service.pem", pki + "/order-service-key.pem")
+with open(path, "rb") as f:
+    body = f.read()
+url = "https://127.0.0.1:%d/token" % port
+hdrs = {"Content-Type": "application/x-www-form-urlencoded"}
+try:
+    if how == "urllib":
+        try:
+            urllib.request.urlopen(urllib.request.Request(
+                url, body, hdrs), context=ctx, timeout=20)
+            print("200")
+        except urllib.error.HTTPError as e:
+            print(e.code, e.read().decode())
+    else:
+        c = http.client.HTTPSConnection("127.0.0.1", port, context=ctx,
+                                        timeout=20)
+        c.request("POST", "/token", body, hdrs)
+        r = c.getresponse()
+        print(r.status, r.read().decode())
+except Exception as e:
+    print("error", repr(e))
+PY
+for size in 3m 8m; do
+	for how in http.client urllib; do
+		for i in 1 2 3; do
+			out=$("$TSR_PYTHON" "$T/tsr_big.py" "$PORT" "$PKI" \
+			    "$T/$size" "$how")
+			[ "$out" = '413 {"error":"invalid_request"}' ] || break
+		done
+		is "python $how, body of $size, 3 tries: 413 invalid_request" \
+		    "$out" '413 {"error":"invalid_request"}'
+	done
+done
 post_token order-service "@$T/4096"
 is "body of exactly 4096 bytes is not refused: 200" "$STATUS" 200
 post_token order-service "@$T/4096" -H 'Transfer-Encoding: chunked'

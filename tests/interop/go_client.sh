@@ -16,7 +16,7 @@ gojwt=/usr/share/gocode/src/github.com/golang-jwt/jwt
 command -v go >/dev/null 2>&1 ||
     bail "no go (golang-go; scripts/setup-deps installs it)"
 [ -f "$gojwt/go.mod" ] ||
-    bail "no $gojwt (golang-github-golang-jwt-jwt-dev; scripts/setup-deps)"
+    bail "no $gojwt (golang-github-golang-jwt-jwt-dev; scripts/setup-deps --test)"
 
 # GOPATH mode, a private cache, no network, no user settings.
 export GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$T/gocache \
