@@ -10,7 +10,6 @@
 #include <gnutls/gnutls.h>
 
 #include "audit.h"
-#include "b64.h"
 #include "issuer.h"
 #include "log.h"
 #include "policy.h"
@@ -244,7 +243,8 @@ find_client(struct enroll_ctx *e, const char *name, const char *cn)
 static bool
 basic_auth(const char *header, char *buf, size_t size, char **secret)
 {
-	size_t len = 0;
+	gnutls_datum_t in, out = { NULL, 0 };
+	size_t len;
 	char *colon;
 
 	if (header == NULL || strncasecmp(header, "Basic ", 6) != 0)
@@ -252,9 +252,20 @@ basic_auth(const char *header, char *buf, size_t size, char **secret)
 	header += 6;
 	while (*header == ' ')
 		header++;
-	if (tsr_b64_decode(header, strlen(header), (uint8_t *)buf, size - 1,
-	    &len) != TSR_OK)
+	in.data = (unsigned char *)header;
+	in.size = (unsigned)strnlen(header, 2 * size);
+	/* RFC 7617: standard base64 with padding. */
+	if (in.size >= 2 * size || gnutls_base64_decode2(&in, &out) < 0)
 		return false;
+	len = out.size;
+	if (len >= size) {
+		gnutls_memset(out.data, 0, out.size);
+		gnutls_free(out.data);
+		return false;
+	}
+	memcpy(buf, out.data, len);
+	gnutls_memset(out.data, 0, out.size);
+	gnutls_free(out.data);
 	buf[len] = '\0';
 	if (memchr(buf, '\0', len) != NULL ||
 	    (colon = strchr(buf, ':')) == NULL)

@@ -624,8 +624,9 @@ serve_est(struct http *h, struct MHD_Connection *conn, struct req *rq)
 	if (route == ROUTE_EST_CACERTS)
 		est_cacerts(h->s, &a);
 	else if (route == ROUTE_CRL)
-		est_crl(h->s, MHD_lookup_connection_value(conn,
-		    MHD_GET_ARGUMENT_KIND, "pem") != NULL, &a);
+		est_crl(h->s, MHD_lookup_connection_value_n(conn,
+		    MHD_GET_ARGUMENT_KIND, "pem", 3, NULL, NULL) == MHD_YES,
+		    &a);
 	else {
 		memset(&orq, 0, sizeof(orq));
 		peer_identity(h, conn, &orq, &peer);
