@@ -178,21 +178,16 @@ static enum tsr_err
 crl_next(struct tsr_store *st, time_t now, int64_t *number, bool *due,
     struct tsr_why *why)
 {
-	struct tsr_crlrow cur;
+	int64_t cur = 0, this_update = 0;
 	enum tsr_err rc;
 
-	*number = 1;
-	*due = true;
-	rc = tsr_store_crl_get(st, &cur, why);
-	if (rc == TSR_ERR_NOT_FOUND)
-		return TSR_OK;
-	if (rc != TSR_OK)
+	if ((rc = tsr_store_crl_state(st, &cur, &this_update, why)) != TSR_OK)
 		return rc;
-	free(cur.der);
-	if (cur.number >= INT64_MAX)
+	if (cur == INT64_MAX)
 		return tsr_err_why(why, TSR_ERR_STATE, "CRL number exhausted");
-	*number = cur.number + 1;
-	*due = (int64_t)now - cur.this_update >= TSR_ISSUER_CRL_REFRESH;
+	*number = cur + 1;
+	*due = cur == 0 ||
+	    (int64_t)now - this_update >= TSR_ISSUER_CRL_REFRESH;
 	return TSR_OK;
 }
 

@@ -100,6 +100,8 @@ struct tsr_store_ops {
 	    int64_t now, struct tsr_why *why);
 	enum tsr_err (*crl_get)(
 	    struct tsr_store *st, struct tsr_crlrow *out, struct tsr_why *why);
+	enum tsr_err (*crl_state)(struct tsr_store *st, int64_t *number,
+	    int64_t *this_update, struct tsr_why *why);
 	enum tsr_err (*crl_put)(struct tsr_store *st, int64_t number,
 	    int64_t this_update, const uint8_t *der, size_t der_len,
 	    struct tsr_why *why);

@@ -1704,6 +1704,8 @@ sqlite_enroll_use(struct tsr_store *st, const char *id, int64_t now,
 
 static const char sql_crl_get[] =
     "SELECT crl_number, this_update, der FROM crl WHERE id = 1";
+static const char sql_crl_state[] =
+    "SELECT crl_number, this_update FROM crl WHERE id = 1";
 static const char sql_crl_put[] =
     "INSERT INTO crl (id, crl_number, this_update, der) VALUES (1, ?1, ?2, ?3)"
     " ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number,"
@@ -1747,6 +1749,25 @@ sqlite_crl_get(struct tsr_store *st, struct tsr_crlrow *out,
 	out->number = sqlite3_column_int64(stmt, 0);
 	out->this_update = sqlite3_column_int64(stmt, 1);
 out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum tsr_err
+sqlite_crl_state(struct tsr_store *st, int64_t *number, int64_t *this_update,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+
+	*number = *this_update = 0;
+	if ((rc = prep(st, sql_crl_state, &stmt, why)) == TSR_OK &&
+	    (rc = step_one(st, stmt, "read CRL", &found, why)) == TSR_OK &&
+	    found) {
+		*number = sqlite3_column_int64(stmt, 0);
+		*this_update = sqlite3_column_int64(stmt, 1);
+	}
 	sqlite3_finalize(stmt);
 	return rc;
 }
@@ -1956,6 +1977,7 @@ const struct tsr_store_ops tsr_store_sqlite_ops = {
 	.enroll_live = sqlite_enroll_live,
 	.enroll_use = sqlite_enroll_use,
 	.crl_get = sqlite_crl_get,
+	.crl_state = sqlite_crl_state,
 	.crl_put = sqlite_crl_put,
 	.audit_add = sqlite_audit_add,
 	.audit_list = sqlite_audit_list,

@@ -361,3 +361,10 @@ tsr_store_crl_put(struct tsr_store *st, int64_t number, int64_t this_update,
 {
 	return st->ops->crl_put(st, number, this_update, der, der_len, why);
 }
+
+enum tsr_err
+tsr_store_crl_state(struct tsr_store *st, int64_t *number,
+    int64_t *this_update, struct tsr_why *why)
+{
+	return st->ops->crl_state(st, number, this_update, why);
+}

@@ -222,6 +222,11 @@ TSR_MUST_CHECK enum tsr_err tsr_store_enroll_use(struct tsr_store *st,
 TSR_MUST_CHECK enum tsr_err tsr_store_crl_get(struct tsr_store *st,
     struct tsr_crlrow *out, struct tsr_why *why);
 
+/* The current CRL's number and thisUpdate, without its DER (0 and 0
+ * before the first). */
+TSR_MUST_CHECK enum tsr_err tsr_store_crl_state(struct tsr_store *st,
+    int64_t *number, int64_t *this_update, struct tsr_why *why);
+
 /* Replace the CRL by a newer one: CONFLICT unless number is larger than
  * the current CRL's (another writer won). */
 TSR_MUST_CHECK enum tsr_err tsr_store_crl_put(struct tsr_store *st,

@@ -588,7 +588,9 @@ start_store(struct server *s, struct loop *l)
 		log_warnx("%s", why.msg);
 		return -1;
 	}
-	if (prepare_store(s, l->st) != 0 || server_ca_load(s, l->st) != 0)
+	/* The CA first: the TLS trust needs it, and a bad TLS file must be
+	 * refused before the store is touched (prepare_store). */
+	if (server_ca_load(s, l->st) != 0)
 		return -1;
 	own_trust_update(l, &changed);
 	return 0;
@@ -613,7 +615,7 @@ start(struct server *s, struct loop *l)
 	server_creds_publish(s, sn);
 	tls_creds_log(creds);
 	watch_open(&l->watch, &s->cfg.tls);
-	if ((fd = open_listener(&s->cfg)) < 0)
+	if (prepare_store(s, l->st) != 0 || (fd = open_listener(&s->cfg)) < 0)
 		return -1;
 	if (s->cfg.issuer[0] == '\0')
 		(void)snprintf(s->cfg.issuer, sizeof(s->cfg.issuer),

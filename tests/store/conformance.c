@@ -902,8 +902,12 @@ test_crl(struct tsr_store *st)
 {
 	static const uint8_t d1[] = { 1, 2, 3 }, d2[] = { 4, 5 };
 	struct tsr_crlrow r;
+	int64_t num = -1, at = -1;
 
 	CHECK_INT(tsr_store_crl_get(st, &r, NULL), TSR_ERR_NOT_FOUND);
+	CHECK_INT(tsr_store_crl_state(st, &num, &at, NULL), TSR_OK);
+	CHECK_INT(num, 0);
+	CHECK_INT(at, 0);
 	CHECK_INT(tsr_store_crl_put(st, 1, 100, d1, sizeof(d1), NULL), TSR_OK);
 	CHECK_INT(tsr_store_crl_put(st, 1, 101, d2, sizeof(d2), NULL),
 	    TSR_ERR_CONFLICT);		/* the number must grow */
@@ -911,6 +915,9 @@ test_crl(struct tsr_store *st)
 	CHECK_INT(tsr_store_crl_get(st, &r, NULL), TSR_OK);
 	CHECK_INT(r.number, 2);
 	CHECK_INT(r.this_update, 102);
+	CHECK_INT(tsr_store_crl_state(st, &num, &at, NULL), TSR_OK);
+	CHECK_INT(num, 2);
+	CHECK_INT(at, 102);
 	CHECK_INT(r.der_len, sizeof(d2));
 	if (r.der_len == sizeof(d2))
 		CHECK_MEM(r.der, d2, sizeof(d2));
