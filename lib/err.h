@@ -27,7 +27,11 @@
 	X(TSR_ERR_MALFORMED,	"malformed token")			\
 	X(TSR_ERR_BAD_SIG,	"bad signature")			\
 	X(TSR_ERR_CONFLICT,	"changed concurrently")			\
-	X(TSR_ERR_STATE,	"operation not allowed in this state")
+	X(TSR_ERR_STATE,	"operation not allowed in this state")	\
+	X(TSR_ERR_CSR,		"malformed certificate request")	\
+	X(TSR_ERR_CSR_SIG,	"certificate request signature does not verify") \
+	X(TSR_ERR_CSR_SUBJECT,	"certificate request subject is not the client's") \
+	X(TSR_ERR_WEAK_KEY,	"key type or size not accepted")
 
 enum tsr_err {
 #define TSR_ERR_ENUM(name, msg) name,

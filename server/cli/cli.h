@@ -102,6 +102,8 @@ json_t *cli_revocation_json(const void *row);
 
 int cli_migrate(struct cli *c, int argc, char **argv);
 int cli_client(struct cli *c, int argc, char **argv);
+int cli_ca(struct cli *c, int argc, char **argv);
+int cli_cert(struct cli *c, int argc, char **argv);
 int cli_grant(struct cli *c, int argc, char **argv);
 int cli_key(struct cli *c, int argc, char **argv);
 int cli_kek(struct cli *c, int argc, char **argv);

@@ -49,7 +49,7 @@ static const struct serve_opt serve_opts[O_N] = {
 	[O_LISTEN] = { "listen", "ADDR:PORT", "127.0.0.1:8443", SERVE_TEXT },
 	[O_CERT] = { "tls-cert", "F", NULL, SERVE_TEXT, .required = true },
 	[O_KEY] = { "tls-key", "F", NULL, SERVE_TEXT, .required = true },
-	[O_CA] = { "client-ca", "F", NULL, SERVE_TEXT, .required = true },
+	[O_CA] = { "client-ca", "F", NULL, SERVE_TEXT },
 	[O_CRL] = { "client-crl", "F", NULL, SERVE_TEXT },
 	[O_ISSUER] = { "issuer", "URL", NULL, SERVE_TEXT },
 	[O_TTL] = { "token-ttl", NULL, "5m", SERVE_DURATION },
@@ -161,8 +161,8 @@ parse_vals(struct serve_vals *v)
 		if (v->text[i] == NULL)
 			v->text[i] = o->dflt;
 		if (o->required && v->text[i] == NULL) {
-			fprintf(stderr, "tessera: serve needs --tls-cert, "
-			    "--tls-key and --client-ca\n");
+			fprintf(stderr, "tessera: serve needs --tls-cert and "
+			    "--tls-key\n");
 			return -1;
 		}
 	}
@@ -245,7 +245,7 @@ make_config(struct serve_vals *v, struct daemon_config *cfg, char *addr,
 	if (v->text[O_THREADS] != NULL)
 		threads = (long)v->num[O_THREADS];
 	cfg->tls = (struct tls_files){ v->text[O_CERT], v->text[O_KEY],
-	    v->text[O_CA], v->text[O_CRL] };
+	    v->text[O_CA], v->text[O_CRL], NULL, NULL };
 	if (v->text[O_ISSUER] != NULL)
 		(void)snprintf(cfg->issuer, sizeof(cfg->issuer), "%s",
 		    v->text[O_ISSUER]);

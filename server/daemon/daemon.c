@@ -20,6 +20,7 @@
 
 #include "auditq.h"
 #include "http.h"
+#include "issuer.h"
 #include "key.h"
 #include "keyring.h"
 #include "log.h"
@@ -156,7 +157,79 @@ struct loop {
 	atomic_bool	 tend_busy;
 	time_t		 tend_now;
 	time_t		 last_ensure;
+	/* The store's CA and CRL as the TLS trust was last built with. */
+	char		*own_ca_pem;
+	char		*own_crl_pem;
 };
+
+/* Copy the published CA view's PEMs into l; *ca_changed says whether
+ * the CA certificate itself changed (the listener must restart to name
+ * it in its certificate requests). */
+static void
+own_trust_update(struct loop *l, bool *ca_changed)
+{
+	const struct est_view *v;
+	struct snap *ref;
+	char *ca = NULL, *crl = NULL;
+
+	*ca_changed = false;
+	if ((v = server_ca_acquire(l->s, &ref)) != NULL) {
+		ca = strdup(v->ca_pem);
+		crl = v->crl_pem != NULL ? strdup(v->crl_pem) : NULL;
+	}
+	server_release(ref);
+	if (v != NULL && (ca == NULL || (v->crl_pem != NULL && crl == NULL))) {
+		free(ca);
+		free(crl);
+		return;			/* out of memory: keep the old */
+	}
+	*ca_changed = (ca == NULL) != (l->own_ca_pem == NULL) ||
+	    (ca != NULL && strcmp(ca, l->own_ca_pem) != 0);
+	free(l->own_ca_pem);
+	free(l->own_crl_pem);
+	l->own_ca_pem = ca;
+	l->own_crl_pem = crl;
+}
+
+/* The TLS credentials from the files and the store's CA. */
+static int
+creds_load(struct loop *l, struct tls_creds **out, char *err, size_t len)
+{
+	struct tls_files f = l->s->cfg.tls;
+
+	f.own_ca_pem = l->own_ca_pem;
+	f.own_crl_pem = l->own_crl_pem;
+	return tls_creds_load(&f, out, err, len);
+}
+
+static void reload_tls(struct loop *l);
+
+/* The CA, its CRL or a certificate's revocation changed: publish the CA
+ * view and trust it, so a revoked certificate is refused at once. */
+static int
+certs_reload(struct loop *l)
+{
+	struct tls_creds *creds;
+	struct snap *sn;
+	char err[512];
+	bool ca_changed;
+
+	if (server_ca_load(l->s, l->st) != 0)
+		return -1;
+	own_trust_update(l, &ca_changed);
+	if (ca_changed) {
+		reload_tls(l);
+		return 0;
+	}
+	if (creds_load(l, &creds, err, sizeof(err)) != 0) {
+		log_warnx("cannot trust the new CRL: %s", err);
+		return -1;
+	}
+	if ((sn = server_creds_wrap(creds)) == NULL)
+		return -1;
+	server_creds_publish(l->s, sn);
+	return 0;
+}
 
 /* Reload the snapshots whose tables changed (CLI, another server). */
 static void
@@ -179,6 +252,8 @@ poll_store(struct loop *l)
 	if (g.revocations != l->gens.revocations &&
 	    server_deny_load(l->s, l->st) == 0)
 		l->gens.revocations = g.revocations;
+	if (g.certs != l->gens.certs && certs_reload(l) == 0)
+		l->gens.certs = g.certs;
 }
 
 /* Entries whose tokens have all expired leave the deny-list; audit
@@ -231,6 +306,28 @@ rotate_if_due(struct loop *l, time_t now)
 	return rc == TSR_OK;
 }
 
+/* Sign the CRL again when it is TSR_ISSUER_CRL_REFRESH old (of several
+ * servers one wins), and count the certificates about to expire. */
+static void
+tend_certs(struct loop *l, time_t now)
+{
+	const struct est_view *v;
+	struct tsr_why why = { "" };
+	struct snap *ref;
+	int64_t n = 0;
+
+	if ((v = server_ca_acquire(l->s, &ref)) != NULL &&
+	    (v->crl_der == NULL ||
+	    now - v->crl_this_update >= TSR_ISSUER_CRL_REFRESH) &&
+	    tsr_issuer_crl_refresh(l->tend_st, v->ca, now, true, &why) !=
+	    TSR_OK)
+		log_warnx("cannot sign the CRL: %s", why.msg);
+	server_release(ref);
+	if (tsr_store_cert_count_expiring(l->tend_st, now, now + 7 * 86400,
+	    &n, NULL) == TSR_OK)
+		atomic_store(&l->s->certs_expiring, n);
+}
+
 /* Expire retired keys, repair the key set, purge old rows. */
 static bool
 upkeep_if_due(struct loop *l, time_t now)
@@ -244,6 +341,7 @@ upkeep_if_due(struct loop *l, time_t now)
 		return false;
 	l->last_ensure = now;
 	purge_old(l, now);
+	tend_certs(l, now);
 	rc = tsr_keyring_ensure(l->tend_st, &o, now, &rep, &why);
 	if (rc == TSR_OK)
 		report_keys(&rep);
@@ -312,7 +410,7 @@ reload_tls(struct loop *l)
 	char err[512];
 	int fd;
 
-	if (tls_creds_load(&l->s->cfg.tls, &creds, err, sizeof(err)) != 0) {
+	if (creds_load(l, &creds, err, sizeof(err)) != 0) {
 		log_warnx("TLS reload failed, keeping the old credentials: %s",
 		    err);
 		return;
@@ -470,27 +568,17 @@ write_port_file(const char *path, unsigned port)
 	return 0;
 }
 
+/* The store: connections, migrations, snapshots. */
 static int
-start(struct server *s, struct loop *l)
+start_store(struct server *s, struct loop *l)
 {
-	struct tls_creds *creds;
 	struct tsr_why why = { "" };
-	struct snap *sn;
-	char err[512];
-	int fd;
+	bool changed;
 
-	if (tls_creds_load(&s->cfg.tls, &creds, err, sizeof(err)) != 0) {
-		fprintf(stderr, "tessera: TLS: %s\n", err);
-		return -1;
-	}
-	if ((sn = server_creds_wrap(creds)) == NULL)
-		return -1;
-	server_creds_publish(s, sn);
-	tls_creds_log(creds);
-	watch_open(&l->watch, &s->cfg.tls);
 	if (tsr_store_open(s->cfg.db_path, &l->st, &why) != TSR_OK ||
 	    tsr_store_open(s->cfg.db_path, &l->tend_st, &why) != TSR_OK ||
-	    revoker_open(&s->revoker, s->cfg.db_path, &why) != TSR_OK) {
+	    revoker_open(&s->revoker, s->cfg.db_path, &why) != TSR_OK ||
+	    est_db_open(&s->est_db, s->cfg.db_path, &why) != TSR_OK) {
 		log_warnx("%s", why.msg);
 		return -1;
 	}
@@ -500,6 +588,33 @@ start(struct server *s, struct loop *l)
 		log_warnx("%s", why.msg);
 		return -1;
 	}
+	/* The CA first: the TLS trust needs it, and a bad TLS file must be
+	 * refused before the store is touched (prepare_store). */
+	if (server_ca_load(s, l->st) != 0)
+		return -1;
+	own_trust_update(l, &changed);
+	return 0;
+}
+
+static int
+start(struct server *s, struct loop *l)
+{
+	struct tls_creds *creds;
+	struct snap *sn;
+	char err[512];
+	int fd;
+
+	if (start_store(s, l) != 0)
+		return -1;
+	if (creds_load(l, &creds, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tessera: TLS: %s\n", err);
+		return -1;
+	}
+	if ((sn = server_creds_wrap(creds)) == NULL)
+		return -1;
+	server_creds_publish(s, sn);
+	tls_creds_log(creds);
+	watch_open(&l->watch, &s->cfg.tls);
 	if (prepare_store(s, l->st) != 0 || (fd = open_listener(&s->cfg)) < 0)
 		return -1;
 	if (s->cfg.issuer[0] == '\0')
@@ -550,6 +665,8 @@ daemon_run(const struct daemon_config *cfg)
 	watch_close(&l.watch);
 	tsr_store_close(l.st);
 	tsr_store_close(l.tend_st);
+	free(l.own_ca_pem);
+	free(l.own_crl_pem);
 	metrics_destroy(s.metrics);
 	ratelimit_destroy(s.ratelimit);
 	server_finish(&s);
