@@ -193,6 +193,18 @@ b64_encode(const unsigned char *in, size_t len, size_t *out_len)
 	return out;
 }
 
+/* SHA-256 or the key's own larger hash; Ed25519 takes none. */
+static gnutls_digest_algorithm_t
+hash_for(gnutls_privkey_t pk)
+{
+	switch (gnutls_privkey_get_pk_algorithm(pk, NULL)) {
+	case GNUTLS_PK_EDDSA_ED25519:
+		return GNUTLS_DIG_UNKNOWN;
+	default:
+		return GNUTLS_DIG_SHA256;
+	}
+}
+
 int
 renew_csr(gnutls_x509_privkey_t key, const char *cn, char **b64,
     size_t *b64_len, char *err, size_t err_len)
@@ -210,8 +222,7 @@ renew_csr(gnutls_x509_privkey_t key, const char *cn, char **b64,
 	    (ret = gnutls_x509_crq_set_dn_by_oid(q,
 	    GNUTLS_OID_X520_COMMON_NAME, 0, cn, (unsigned)strlen(cn))) < 0 ||
 	    (ret = gnutls_x509_crq_set_key(q, key)) < 0 ||
-	    (ret = gnutls_x509_crq_privkey_sign(q, pk, GNUTLS_DIG_SHA256,
-	    0)) < 0 ||
+	    (ret = gnutls_x509_crq_privkey_sign(q, pk, hash_for(pk), 0)) < 0 ||
 	    (ret = gnutls_x509_crq_export2(q, GNUTLS_X509_FMT_DER, &der)) < 0)
 		snprintf(err, err_len, "certificate request: %s",
 		    gnutls_strerror(ret));
