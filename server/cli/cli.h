@@ -116,6 +116,8 @@ json_t *cli_revocation_json(const void *row);
 
 int cli_migrate(struct cli *c, int argc, char **argv);
 int cli_client(struct cli *c, int argc, char **argv);
+int cli_ca(struct cli *c, int argc, char **argv);
+int cli_cert(struct cli *c, int argc, char **argv);
 int cli_grant(struct cli *c, int argc, char **argv);
 int cli_key(struct cli *c, int argc, char **argv);
 int cli_kek(struct cli *c, int argc, char **argv);
@@ -123,6 +125,7 @@ int cli_policy(struct cli *c, int argc, char **argv);
 int cli_token(struct cli *c, int argc, char **argv);
 int cli_audit(struct cli *c, int argc, char **argv);
 int cli_revocation(struct cli *c, int argc, char **argv);
+int cli_agent(struct cli *c, int argc, char **argv);
 int cli_client_revoke_tokens(struct cli *c, int argc, char **argv);
 
 #endif
