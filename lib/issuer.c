@@ -5,40 +5,87 @@
 #include <string.h>
 
 #include "keyfile.h"
+#include "seal.h"
+
+/* The CA key's PEM as row keeps it: a file of the key directory, or
+ * sealed in the row (AAD "ca"). */
+static enum tsr_err
+key_read(const struct tsr_keyvault *v, const struct tsr_carow *row,
+    uint8_t **pem, size_t *pem_len, bool *sealed, struct tsr_why *why)
+{
+	*sealed = strcmp(row->key_ref, TSR_ISSUER_KEY_SEALED) == 0;
+	if (*sealed) {
+		if (v->keks == NULL)
+			return tsr_err_why(why, TSR_ERR_STATE, "the CA key is "
+			    "sealed in the store: give --key-encryption-key");
+		return tsr_seal_unwrap(v->keks, TSR_ISSUER_KEY_AAD,
+		    row->key_sealed, pem, pem_len, why);
+	}
+	if (strcmp(row->key_ref, TSR_ISSUER_KEY_REF) != 0)
+		return tsr_err_why(why, TSR_ERR_INVALID,
+		    "the CA key is kept where this program cannot read it");
+	return tsr_keyfile_load_pem(v->dir, TSR_ISSUER_KEY_BASE, pem, pem_len,
+	    why);
+}
 
 enum tsr_err
-tsr_issuer_load(struct tsr_store *st, const char *key_dir,
+tsr_issuer_load(struct tsr_store *st, const struct tsr_keyvault *v,
     struct tsr_ca **out, struct tsr_why *why)
 {
 	struct tsr_carow *row;
 	uint8_t *pem = NULL;
 	size_t pem_len = 0;
 	enum tsr_err rc;
+	bool sealed = false;
 
 	*out = NULL;
 	if ((row = malloc(sizeof(*row))) == NULL)
 		return tsr_err_why(why, TSR_ERR_NOMEM, "CA");
-	if ((rc = tsr_store_ca_get(st, row, why)) != TSR_OK)
-		goto out;
-	if (strcmp(row->key_ref, TSR_ISSUER_KEY_REF) != 0) {
-		rc = tsr_err_why(why, TSR_ERR_INVALID,
-		    "the CA key is kept where this program cannot read it");
-		goto out;
-	}
-	if ((rc = tsr_keyfile_load_pem(key_dir, TSR_ISSUER_KEY_BASE, &pem,
-	    &pem_len, why)) != TSR_OK)
+	if ((rc = tsr_store_ca_get(st, row, why)) != TSR_OK ||
+	    (rc = key_read(v, row, &pem, &pem_len, &sealed, why)) != TSR_OK)
 		goto out;
 	rc = tsr_ca_load((const uint8_t *)row->cert_pem,
 	    strlen(row->cert_pem), pem, pem_len, out, why);
 out:
-	tsr_keyfile_pem_free(pem);
+	if (sealed)
+		tsr_seal_plain_free(pem, pem_len);
+	else
+		tsr_keyfile_pem_free(pem);
 	free(row);
 	return rc;
 }
 
-/* Fill row from ca and write its key file. */
+/* Keep the CA key: sealed into row with KEKs, else in its file. */
 static enum tsr_err
-init_row(const struct tsr_ca *ca, const char *key_dir, time_t now,
+key_keep(const struct tsr_keyvault *v, const uint8_t *key, size_t key_len,
+    struct tsr_carow *row, struct tsr_why *why)
+{
+	char *text = NULL;
+	enum tsr_err rc;
+
+	if (v->keks == NULL) {
+		(void)snprintf(row->key_ref, sizeof(row->key_ref), "%s",
+		    TSR_ISSUER_KEY_REF);
+		return tsr_keyfile_save_pem(v->dir, TSR_ISSUER_KEY_BASE, key,
+		    key_len, why);
+	}
+	if ((rc = tsr_seal_wrap(v->keks, TSR_ISSUER_KEY_AAD, key, key_len,
+	    &text, why)) != TSR_OK)
+		return rc;
+	if (strlen(text) >= sizeof(row->key_sealed))
+		rc = tsr_err_why(why, TSR_ERR_TOO_LONG, "sealed CA key");
+	else {
+		memcpy(row->key_sealed, text, strlen(text) + 1);
+		(void)snprintf(row->key_ref, sizeof(row->key_ref), "%s",
+		    TSR_ISSUER_KEY_SEALED);
+	}
+	free(text);
+	return rc;
+}
+
+/* Fill row from ca and keep its key. */
+static enum tsr_err
+init_row(const struct tsr_ca *ca, const struct tsr_keyvault *v, time_t now,
     struct tsr_carow *row, struct tsr_why *why)
 {
 	uint8_t *key = NULL;
@@ -56,21 +103,19 @@ init_row(const struct tsr_ca *ca, const char *key_dir, time_t now,
 	}
 	memcpy(row->cert_pem, pem, pem_len);
 	free(pem);
-	(void)snprintf(row->key_ref, sizeof(row->key_ref), "%s",
-	    TSR_ISSUER_KEY_REF);
 	(void)snprintf(row->sha256, sizeof(row->sha256), "%s",
 	    tsr_ca_fingerprint(ca));
 	row->created_at = (int64_t)now;
 	if ((rc = tsr_ca_key_pem(ca, &key, &key_len, why)) != TSR_OK)
 		return rc;
-	rc = tsr_keyfile_save_pem(key_dir, TSR_ISSUER_KEY_BASE, key, key_len,
-	    why);
+	rc = key_keep(v, key, key_len, row, why);
 	tsr_ca_pem_free(key, key_len);
 	return rc;
 }
 
 enum tsr_err
-tsr_issuer_init(struct tsr_store *st, const char *key_dir, const char *cn,
+tsr_issuer_init(struct tsr_store *st, const struct tsr_keyvault *v,
+    const char *cn,
     int64_t ttl, time_t now, struct tsr_ca **out, struct tsr_why *why)
 {
 	struct tsr_carow *row = NULL;
@@ -91,7 +136,7 @@ tsr_issuer_init(struct tsr_store *st, const char *key_dir, const char *cn,
 		goto out;
 	}
 	if ((rc = tsr_ca_create(cn, ttl, 256, now, &ca, why)) != TSR_OK ||
-	    (rc = init_row(ca, key_dir, now, row, why)) != TSR_OK ||
+	    (rc = init_row(ca, v, now, row, why)) != TSR_OK ||
 	    (rc = tsr_store_ca_insert(st, row, why)) != TSR_OK ||
 	    (rc = tsr_issuer_crl_refresh(st, ca, now, false, why)) != TSR_OK)
 		goto out;

@@ -1,7 +1,9 @@
 /*
  * issuer: the CA of lib/ca kept in a store (README, "Service
- * certificates"): its certificate in the store and its private key in a
- * 0600 file, ca-key.pem, of the key directory; every issued certificate
+ * certificates"): its certificate in the store and its private key like
+ * the signing keys (lib/keyvault): in a 0600 file, ca-key.pem, of the
+ * key directory, or sealed in the store's CA row under the key-encryption
+ * keys (AAD "ca") when they are given; every issued certificate
  * recorded; revocations and the CRL they go on.  Shared by the admin
  * commands and the server so both keep the CA alike.
  */
@@ -14,27 +16,33 @@
 
 #include "ca.h"
 #include "err.h"
+#include "keyvault.h"
 #include "model.h"
 #include "store/store.h"
 
 /* The CA's key file is <key dir>/ca-key.pem. */
 #define TSR_ISSUER_KEY_BASE	"ca-key"
 #define TSR_ISSUER_KEY_REF	"file:ca-key.pem"
+/* key_ref of a CA key sealed in its row, and the AAD it is sealed with. */
+#define TSR_ISSUER_KEY_SEALED	"sealed"
+#define TSR_ISSUER_KEY_AAD	"ca"
 /* The CRL is signed again this long after its thisUpdate. */
 #define TSR_ISSUER_CRL_REFRESH	(8 * 3600)
 
 /*
- * Create the CA (lib/ca's tsr_ca_create), write its key to key_dir and
- * record it, then sign the first (empty) CRL.  TSR_ERR_EXISTS when the
- * store has a CA or the key file exists.  *out (may be NULL) gets the CA.
+ * Create the CA (lib/ca's tsr_ca_create), keep its key in v (sealed when
+ * v has KEKs, else written to v's key directory) and record it, then
+ * sign the first (empty) CRL.  TSR_ERR_EXISTS when the store has a CA or
+ * the key file exists.  *out (may be NULL) gets the CA.
  */
 TSR_MUST_CHECK enum tsr_err tsr_issuer_init(struct tsr_store *st,
-    const char *key_dir, const char *cn, int64_t ttl, time_t now,
+    const struct tsr_keyvault *v, const char *cn, int64_t ttl, time_t now,
     struct tsr_ca **out, struct tsr_why *why);
 
-/* The store's CA with its key.  TSR_ERR_NOT_FOUND when there is none. */
+/* The store's CA with its key.  TSR_ERR_NOT_FOUND when there is none;
+ * TSR_ERR_CRYPTO when no KEK of v unseals a sealed key. */
 TSR_MUST_CHECK enum tsr_err tsr_issuer_load(struct tsr_store *st,
-    const char *key_dir, struct tsr_ca **out, struct tsr_why *why);
+    const struct tsr_keyvault *v, struct tsr_ca **out, struct tsr_why *why);
 
 /*
  * Issue for client cl from the DER PKCS #10 request csr (tsr_ca_issue:

@@ -92,8 +92,8 @@ TSR_MUST_CHECK enum tsr_err tsr_store_generations(struct tsr_store *st,
  * Change notification, for engines that push changes (PostgreSQL's
  * LISTEN/NOTIFY).  tsr_store_listen turns st into a listening
  * connection (give it one of its own): *fd becomes readable whenever a
- * write to the policy, the keys or the deny-list has been committed, by
- * any process.  TSR_ERR_STATE when the engine cannot (SQLite: poll the
+ * write to the policy, the keys, the deny-list or the CA has been
+ * committed, by any process.  TSR_ERR_STATE when the engine cannot (SQLite: poll the
  * generations instead).  tsr_store_listen_drain never blocks: *areas gets
  * the TSR_STORE_AREA_* bits of what changed since the last drain (0 for
  * nothing); TSR_ERR_DB when the connection is lost, after which the
@@ -103,7 +103,8 @@ TSR_MUST_CHECK enum tsr_err tsr_store_generations(struct tsr_store *st,
 #define TSR_STORE_AREA_POLICY		0x1
 #define TSR_STORE_AREA_KEYS		0x2
 #define TSR_STORE_AREA_REVOCATIONS	0x4
-#define TSR_STORE_AREA_ALL		0x7
+#define TSR_STORE_AREA_CERTS		0x8
+#define TSR_STORE_AREA_ALL		0xf
 TSR_MUST_CHECK enum tsr_err tsr_store_listen(struct tsr_store *st, int *fd,
     struct tsr_why *why);
 TSR_MUST_CHECK enum tsr_err tsr_store_listen_drain(struct tsr_store *st,

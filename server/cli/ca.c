@@ -43,25 +43,31 @@ ca_init(struct cli *c, int argc, char **argv)
 	};
 	struct tsr_why why = { "" };
 	struct tsr_store *st = NULL;
+	struct tsr_keyvault v;
 	struct tsr_ca *ca = NULL;
 	int64_t ttl = 0;
 	enum tsr_err rc;
 	int ex;
 
-	if ((ex = cli_parse(c, argc, argv, opts, 2, 2)) != 0)
+	if ((ex = cli_parse(c, argc, argv, opts, 2, 2)) != 0 ||
+	    (ex = cli_keks(c)) != 0)
 		return ex;
+	v = cli_vault(c);
 	if (ttl_text != NULL &&
 	    (rc = ca_ttl_parse(ttl_text, &ttl, &why)) != TSR_OK)
 		return cli_fail(rc, &why);
 	if ((ex = cli_open(c, &st)) != 0)
 		return ex;
-	rc = tsr_issuer_init(st, c->key_dir, cn, ttl, time(NULL), &ca, &why);
+	rc = tsr_issuer_init(st, &v, cn, ttl, time(NULL), &ca, &why);
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);
 	if (c->json)
 		ex = cli_print_json(json_pack("{s:s}", "sha256",
 		    tsr_ca_fingerprint(ca)));
+	else if (v.keks != NULL)
+		printf("CA created, SHA-256 %s; its key is sealed in the "
+		    "store\n", tsr_ca_fingerprint(ca));
 	else
 		printf("CA created, SHA-256 %s; its key is %s/%s.pem\n",
 		    tsr_ca_fingerprint(ca), c->key_dir, TSR_ISSUER_KEY_BASE);

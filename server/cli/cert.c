@@ -134,13 +134,14 @@ issue_run(const struct cli *c, struct tsr_store *st, const char *client,
     int64_t ttl, const char *dir, struct tsr_ca_issued *iss,
     struct tsr_why *why)
 {
+	struct tsr_keyvault v = cli_vault(c);
 	gnutls_datum_t key = { 0 }, csr = { 0 };
 	struct tsr_ca *ca = NULL;
 	struct tsr_client cl;
 	enum tsr_err rc;
 
 	if ((rc = tsr_store_client_get(st, client, &cl, why)) != TSR_OK ||
-	    (rc = tsr_issuer_load(st, c->key_dir, &ca, why)) != TSR_OK)
+	    (rc = tsr_issuer_load(st, &v, &ca, why)) != TSR_OK)
 		goto out;
 	if ((rc = make_key_csr(cl.cn, &key, &csr)) != TSR_OK) {
 		(void)tsr_err_why(why, rc, "cannot make a key");
@@ -175,7 +176,8 @@ cert_issue(struct cli *c, int argc, char **argv)
 	enum tsr_err rc;
 	int ex;
 
-	if ((ex = cli_parse(c, argc, argv, opts, 3, 3)) != 0)
+	if ((ex = cli_parse(c, argc, argv, opts, 3, 3)) != 0 ||
+	    (ex = cli_keks(c)) != 0)
 		return ex;
 	if (ttl_text != NULL &&
 	    ((rc = tsr_duration_parse(ttl_text, &ttl, &why)) != TSR_OK ||
@@ -391,6 +393,7 @@ cert_revoke(struct cli *c, int argc, char **argv)
 	};
 	struct tsr_why why = { "" };
 	struct tsr_store *st = NULL;
+	struct tsr_keyvault v;
 	struct tsr_ca *ca = NULL;
 	struct timespec t0, c0;
 	double wall, cpu;
@@ -406,9 +409,10 @@ cert_revoke(struct cli *c, int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	if ((ex = cli_revocation_check_reason(reason)) != 0 ||
-	    (ex = cli_open(c, &st)) != 0)
+	    (ex = cli_keks(c)) != 0 || (ex = cli_open(c, &st)) != 0)
 		return ex;
-	if ((rc = tsr_issuer_load(st, c->key_dir, &ca, &why)) == TSR_OK) {
+	v = cli_vault(c);
+	if ((rc = tsr_issuer_load(st, &v, &ca, &why)) == TSR_OK) {
 		/* The revocation and the new CRL, in one transaction. */
 		(void)clock_gettime(CLOCK_MONOTONIC, &t0);
 		(void)clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &c0);

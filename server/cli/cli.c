@@ -97,6 +97,14 @@ cli_keks(struct cli *c)
 	return CLI_EXIT_OK;
 }
 
+struct tsr_keyvault
+cli_vault(const struct cli *c)
+{
+	struct tsr_keyvault v = { c->key_dir, c->keks };
+
+	return v;
+}
+
 void
 cli_finish(struct cli *c)
 {

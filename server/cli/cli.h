@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "err.h"
+#include "keyvault.h"
 #include "store/store.h"
 
 #define CLI_EXIT_OK	0
@@ -74,6 +75,9 @@ int cli_open(const struct cli *c, struct tsr_store **st);
  * disk).  Prints and returns CLI_EXIT_ERR on failure.
  */
 int cli_keks(struct cli *c);
+/* Where c keeps private keys: its key directory, or sealed under its
+ * KEKs once cli_keks loaded them. */
+struct tsr_keyvault cli_vault(const struct cli *c);
 
 /* Free what the command loaded. */
 void cli_finish(struct cli *c);

@@ -67,8 +67,9 @@ view_fill(struct tsr_store *st, struct est_view *v, struct tsr_why *why)
 
 int
 est_view_load(struct tsr_store *st, const char *key_dir,
-    struct est_view **out)
+    const struct tsr_seal_keks *keks, struct est_view **out)
 {
+	struct tsr_keyvault vault = { key_dir, keks };
 	struct tsr_why why = { "" };
 	struct est_view *v;
 	enum tsr_err rc;
@@ -76,7 +77,7 @@ est_view_load(struct tsr_store *st, const char *key_dir,
 	*out = NULL;
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return -1;
-	rc = tsr_issuer_load(st, key_dir, &v->ca, &why);
+	rc = tsr_issuer_load(st, &vault, &v->ca, &why);
 	if (rc == TSR_ERR_NOT_FOUND && v->ca == NULL &&
 	    strncmp(why.msg, "no CA", 5) == 0) {
 		est_view_free(v);

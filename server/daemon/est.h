@@ -14,6 +14,7 @@
 
 #include "ca.h"
 #include "conn.h"
+#include "seal.h"
 #include "store/store.h"
 #include "tls.h"
 
@@ -32,10 +33,11 @@ struct est_view {
 	int64_t		 crl_this_update;
 };
 
-/* The view of st's CA (key from key_dir): 0, 1 when the store has no CA
+/* The view of st's CA (key from key_dir, or sealed under keks when not
+ * NULL): 0, 1 when the store has no CA
  * (*out NULL), -1 after logging why. */
 int est_view_load(struct tsr_store *st, const char *key_dir,
-    struct est_view **out);
+    const struct tsr_seal_keks *keks, struct est_view **out);
 void est_view_free(void *view);
 
 /* The connection issuance writes on, with its mutex; it comes back by

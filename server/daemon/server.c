@@ -91,7 +91,7 @@ server_ca_load(struct server *s, struct tsr_store *st)
 	struct snap *sn;
 	int ret;
 
-	if ((ret = est_view_load(st, s->cfg.key_dir, &v)) != 0)
+	if ((ret = est_view_load(st, s->cfg.key_dir, s->cfg.keks, &v)) != 0)
 		return ret > 0 ? 0 : -1;
 	if ((sn = snap_new(v, est_view_free)) == NULL)
 		return -1;

@@ -127,11 +127,12 @@ expiration_date = "2020-01-02 00:00:00"
 tls_www_client
 signing_key
 EOF
-certtool --generate-privkey --key-type ecdsa --outfile "$T/exp-key.pem" \
+ca_key_pem "$T/ca-key.pem" &&
+    certtool --generate-privkey --key-type ecdsa --outfile "$T/exp-key.pem" \
     2>/dev/null && chmod 0600 "$T/exp-key.pem" &&
     certtool --generate-certificate --load-privkey "$T/exp-key.pem" \
     --load-ca-certificate "$T/svc/ca.pem" \
-    --load-ca-privkey "$KEYS/ca-key.pem" --template "$T/exp.tmpl" \
+    --load-ca-privkey "$T/ca-key.pem" --template "$T/exp.tmpl" \
     --outfile "$T/exp.pem" >/dev/null 2>&1 || bail "cannot make an expired certificate"
 run "$TSR_BIN" agent --server "$BASE" --cert "$T/exp.pem" \
     --key "$T/exp-key.pem" --ca "$PKI/ca.pem"

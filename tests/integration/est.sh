@@ -22,12 +22,33 @@ tsr client add svc --cn svc --cert-ttl 2h >/dev/null &&
     tsr client add other --cn other >/dev/null &&
     tsr grant add svc inventory >/dev/null ||
     bail "cannot set up the policy"
+# The CA key is kept like a signing key: a 0600 file, or sealed in the
+# store (never a file) with a key-encryption key.
+if pg_mode; then
+	ok "the CA key is no file" test ! -e "$KEYS/ca-key.pem"
+	is "the CA key is sealed in the store" "$(sql "$DB" \
+	    "SELECT key_ref, key_sealed LIKE '-----BEGIN%' FROM ca")" "sealed|f"
+	tsr kek generate "$T/other-kek" >/dev/null
+	run env TESSERA_KEY_ENCRYPTION_KEY="$T/other-kek" "$TSR_BIN" --db "$DB" \
+	    cert issue svc --out "$T"
+	is "another KEK cannot use the CA key: exit 1" "$RC" 1
+	like "another KEK: a clear error" "$ERR" 'key-encryption key|unseal|KEK'
+else
+	is "the CA key is a 0600 file" "$(file_mode "$KEYS/ca-key.pem")" 600
+fi
 start_server || bail "the server did not start"
 
 EST=$BASE/.well-known/est
 
-# This test reads the SQLite store behind the server's back.
-sq() { sqlite3 -batch "$DB" "$1"; }
+# This test reads the store behind the server's back (SQL is the same on
+# both engines for what it asks).
+sq() {
+	if pg_mode; then
+		sql "$DB" "$1"
+	else
+		sqlite3 -batch "$DB" "$1"
+	fi
+}
 
 # A curl that trusts the server's CA and nothing else (no client cert).
 scurl() { curl -s --max-time 10 --cacert "$PKI/ca.pem" "$@"; }
