@@ -17,6 +17,7 @@
 #include "log.h"
 #include "policy.h"
 #include "token.h"
+#include "trust.h"
 
 struct tls_creds {
 	char			*cert_pem;
@@ -144,51 +145,18 @@ describe_ca(struct tls_creds *c, const char *path, size_t len, char *err,
     size_t err_len)
 {
 	gnutls_datum_t d = { (unsigned char *)c->ca_pem, (unsigned)len };
-	gnutls_x509_crt_t *list = NULL;
-	unsigned n = 0, i;
-	int64_t exp;
+	struct tsr_trust_cas cas;
 
-	if (gnutls_x509_crt_list_import2(&list, &n, &d, GNUTLS_X509_FMT_PEM,
-	    0) < 0 || n == 0) {
+	if (tsr_trust_cas_describe(&d, &cas, NULL) != TSR_OK) {
 		snprintf(err, err_len, "%s: no CA certificate in the file",
 		    path);
 		return -1;
 	}
-	c->ca_count = n;
-	crt_fingerprint(list[0], c->ca_sha256);
-	for (i = 0; i < n; i++) {
-		exp = gnutls_x509_crt_get_expiration_time(list[i]);
-		if (i == 0 || exp < c->ca_expiry)
-			c->ca_expiry = exp;
-		gnutls_x509_crt_deinit(list[i]);
-	}
-	gnutls_free(list);
+	c->ca_count = cas.count;
+	c->ca_expiry = cas.expiry;
+	memcpy(c->ca_sha256, cas.sha256, sizeof(c->ca_sha256));
 	return 0;
 }
-
-/* Counts and the earliest nextUpdate of a parsed CRL list, for the logs
- * and the metrics. */
-static void
-describe_crls(struct tls_creds *c, gnutls_x509_crl_t *crls, unsigned n)
-{
-	unsigned i;
-	int count;
-	time_t next;
-
-	c->has_crl = true;
-	c->crl_count = n;
-	for (i = 0; i < n; i++) {
-		if ((count = gnutls_x509_crl_get_crt_count(crls[i])) > 0)
-			c->crl_entries += (unsigned long)count;
-		next = gnutls_x509_crl_get_next_update(crls[i]);
-		if (next != (time_t)-1 && (c->crl_next_update == 0 ||
-		    next < c->crl_next_update))
-			c->crl_next_update = next;
-	}
-}
-
-#define CRL_TIME_STATUS	(GNUTLS_CERT_REVOCATION_DATA_SUPERSEDED | \
-	GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE)
 
 /*
  * Every CRL in the file must be signed by a CA of the bundle: one that is
@@ -202,44 +170,32 @@ check_crls(struct tls_creds *c, const char *ca_path, size_t ca_len,
     const char *path, const gnutls_datum_t *crl, char *err, size_t err_len)
 {
 	gnutls_datum_t ca = { (unsigned char *)c->ca_pem, (unsigned)ca_len };
-	gnutls_x509_crt_t *cas = NULL;
-	gnutls_x509_crl_t *crls = NULL;
-	unsigned n_ca = 0, n = 0, i, status;
-	int ret, rc = -1;
+	struct tsr_trust_crls crls;
+	struct tsr_why why = { "" };
+	int rc = -1;
 
-	if (gnutls_x509_crt_list_import2(&cas, &n_ca, &ca,
-	    GNUTLS_X509_FMT_PEM, 0) < 0) {
+	switch (tsr_trust_crls_check(&ca, crl, &crls, &why)) {
+	case TSR_OK:
+		c->has_crl = true;
+		c->crl_count = crls.count;
+		c->crl_entries = crls.entries;
+		/* 0 means "none" here; a nextUpdate of 1970 is stale anyway */
+		c->crl_next_update = crls.has_next_update ?
+		    crls.next_update : 0;
+		rc = 0;
+		break;
+	case TSR_ERR_NOT_FOUND:
 		snprintf(err, err_len, "%s: no CA certificate in the file",
 		    ca_path);
-		return -1;
+		break;
+	case TSR_ERR_BAD_SIG:
+		snprintf(err, err_len, "%s: CRL %u is not signed by a CA of %s",
+		    path, crls.bad, ca_path);
+		break;
+	default:
+		snprintf(err, err_len, "%s: %s", path, why.msg);
+		break;
 	}
-	if ((ret = gnutls_x509_crl_list_import2(&crls, &n, crl,
-	    GNUTLS_X509_FMT_PEM, 0)) < 0 || n == 0) {
-		snprintf(err, err_len, "%s: %s", path, ret < 0 ?
-		    gnutls_strerror(ret) : "no CRL in the file");
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		/* GnuTLS checks the dates whatever the flags say; only the
-		 * signature counts here. */
-		ret = gnutls_x509_crl_verify(crls[i], cas, n_ca, 0, &status);
-		if (status & CRL_TIME_STATUS)
-			status &= ~(CRL_TIME_STATUS | GNUTLS_CERT_INVALID);
-		if (ret < 0 || status != 0) {
-			snprintf(err, err_len, "%s: CRL %u is not signed by a "
-			    "CA of %s", path, i + 1, ca_path);
-			goto out;
-		}
-	}
-	describe_crls(c, crls, n);
-	rc = 0;
-out:
-	for (i = 0; i < n; i++)
-		gnutls_x509_crl_deinit(crls[i]);
-	gnutls_free(crls);
-	for (i = 0; i < n_ca; i++)
-		gnutls_x509_crt_deinit(cas[i]);
-	gnutls_free(cas);
 	return rc;
 }
 
@@ -540,75 +496,13 @@ chain_expiry(gnutls_x509_crt_t *chain, unsigned n)
 	return until;
 }
 
-/* The key must be at least RSA-2048 or a 256-bit curve. */
-static int
-peer_key_strong(gnutls_x509_crt_t leaf)
-{
-	unsigned bits = 0;
-	int alg;
-
-	alg = gnutls_x509_crt_get_pk_algorithm(leaf, &bits);
-	switch (alg) {
-	case GNUTLS_PK_RSA:
-	case GNUTLS_PK_RSA_PSS:
-		return bits >= 2048;
-	case GNUTLS_PK_ECDSA:
-	case GNUTLS_PK_EDDSA_ED25519:
-	case GNUTLS_PK_EDDSA_ED448:
-		return bits >= 256;
-	default:
-		return 0;
-	}
-}
-
-/* With an EKU extension, the clientAuth OID itself: GnuTLS would also
- * take anyExtendedKeyUsage, which names no purpose at all. */
-static int
-peer_eku_client(gnutls_x509_crt_t leaf)
-{
-	char oid[128];
-	size_t len;
-	unsigned i;
-	int ret, seen = 0;
-
-	for (i = 0; i < 64; i++) {
-		len = sizeof(oid);
-		ret = gnutls_x509_crt_get_key_purpose_oid(leaf, i, oid, &len,
-		    NULL);
-		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-			break;
-		if (ret < 0)
-			return 0;
-		seen = 1;
-		if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0)
-			return 1;
-	}
-	return !seen;
-}
-
-/* What a client certificate must be beyond a verified chain: an end
- * entity (a CA certificate could issue certificates for other clients),
- * meant for client authentication, with a key of at least 112-bit
- * strength. */
+/* What a client certificate must be beyond a verified chain: see
+ * tsr_trust_leaf_check(). */
 static int
 peer_policy(gnutls_x509_crt_t leaf, const char **reason)
 {
-	unsigned ca = 0, usage = 0;
-
-	if ((gnutls_x509_crt_get_basic_constraints(leaf, NULL, &ca, NULL) >=
-	    0 && ca) || (gnutls_x509_crt_get_key_usage(leaf, &usage, NULL) >=
-	    0 && (usage & GNUTLS_KEY_KEY_CERT_SIGN))) {
-		*reason = "certificate is a CA certificate";
+	if (tsr_trust_leaf_check(leaf, reason) != TSR_OK)
 		return -1;
-	}
-	if (!peer_eku_client(leaf)) {
-		*reason = "certificate lacks the clientAuth extended key usage";
-		return -1;
-	}
-	if (!peer_key_strong(leaf)) {
-		*reason = "certificate key or signature too weak";
-		return -1;
-	}
 	return 0;
 }
 

@@ -10,9 +10,11 @@
 #define TSR_FUZZ_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,5 +25,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 		abort();						\
 	}								\
 } while (0)
+
+/*
+ * Two files in one input, for targets that load a pair (a CA bundle and
+ * a CRL, a CA bundle and a certificate): the bytes before the first
+ * FUZZ_SEP and those after it.  Each is copied into a buffer of its
+ * own, with a NUL after it as the server reads a file, so an over-read
+ * of one is not hidden by the other.  No separator: all of it is the
+ * first file and the second is empty.  Free both; false if out of memory.
+ */
+#define FUZZ_SEP	"\n%%\n"
+
+static inline bool
+fuzz_split(const uint8_t *data, size_t size, char **a, size_t *a_len,
+    char **b, size_t *b_len)
+{
+	const uint8_t *sep;
+	size_t sep_len = sizeof(FUZZ_SEP) - 1;
+
+	sep = memmem(data, size, FUZZ_SEP, sep_len);
+	*a_len = sep != NULL ? (size_t)(sep - data) : size;
+	*b_len = sep != NULL ? size - *a_len - sep_len : 0;
+	*a = malloc(*a_len + 1);
+	*b = malloc(*b_len + 1);
+	if (*a == NULL || *b == NULL) {
+		free(*a);
+		free(*b);
+		return false;
+	}
+	memcpy(*a, data, *a_len);
+	(*a)[*a_len] = '\0';
+	if (*b_len > 0)
+		memcpy(*b, sep + sep_len, *b_len);
+	(*b)[*b_len] = '\0';
+	return true;
+}
 
 #endif
