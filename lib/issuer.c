@@ -150,6 +150,52 @@ out:
 	return rc;
 }
 
+/* row's sealed CA key, sealed again under the first KEK. */
+static enum tsr_err
+reseal_row(struct tsr_store *st, const struct tsr_keyvault *v,
+    const struct tsr_carow *row, struct tsr_why *why)
+{
+	uint8_t *pem = NULL;
+	size_t pem_len = 0;
+	char *text = NULL;
+	enum tsr_err rc;
+
+	if ((rc = tsr_seal_unwrap(v->keks, TSR_ISSUER_KEY_AAD,
+	    row->key_sealed, &pem, &pem_len, why)) == TSR_OK &&
+	    (rc = tsr_seal_wrap(v->keks, TSR_ISSUER_KEY_AAD, pem, pem_len,
+	    &text, why)) == TSR_OK)
+		rc = tsr_store_ca_reseal(st, text, why);
+	tsr_seal_plain_free(pem, pem_len);
+	free(text);
+	return rc;
+}
+
+enum tsr_err
+tsr_issuer_reseal(struct tsr_store *st, const struct tsr_keyvault *v,
+    bool *resealed, struct tsr_why *why)
+{
+	struct tsr_carow *row;
+	enum tsr_err rc;
+
+	if (resealed != NULL)
+		*resealed = false;
+	if (v->keks == NULL)
+		return tsr_err_why(why, TSR_ERR_STATE,
+		    "resealing needs key-encryption keys");
+	if ((row = malloc(sizeof(*row))) == NULL)
+		return tsr_err_why(why, TSR_ERR_NOMEM, "CA");
+	if ((rc = tsr_store_ca_get(st, row, NULL)) == TSR_ERR_NOT_FOUND)
+		rc = TSR_OK;			/* no CA: nothing to do */
+	else if (rc != TSR_OK)
+		rc = tsr_store_ca_get(st, row, why);
+	else if (strcmp(row->key_ref, TSR_ISSUER_KEY_SEALED) == 0 &&
+	    !tsr_seal_is_current(v->keks, row->key_sealed) &&
+	    (rc = reseal_row(st, v, row, why)) == TSR_OK && resealed != NULL)
+		*resealed = true;
+	free(row);
+	return rc;
+}
+
 enum tsr_err
 tsr_issuer_record(struct tsr_store *st, const struct tsr_client *cl,
     const struct tsr_ca_issued *iss, time_t now, struct tsr_why *why)

@@ -45,6 +45,14 @@ TSR_MUST_CHECK enum tsr_err tsr_issuer_load(struct tsr_store *st,
     const struct tsr_keyvault *v, struct tsr_ca **out, struct tsr_why *why);
 
 /*
+ * Seal the CA key again under v's first KEK, unless it already is or is
+ * a file; *resealed (may be NULL) says whether it was.  The second step
+ * of a KEK rotation, beside tsr_keyvault_reseal.  TSR_OK without a CA.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_issuer_reseal(struct tsr_store *st,
+    const struct tsr_keyvault *v, bool *resealed, struct tsr_why *why);
+
+/*
  * Issue for client cl from the DER PKCS #10 request csr (tsr_ca_issue:
  * CN from cl, lifetime ttl, 0 for the client's own) and record the
  * certificate.  The refusals are tsr_ca_issue's.

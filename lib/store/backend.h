@@ -80,6 +80,8 @@ struct tsr_store_ops {
 	    struct tsr_store *st, struct tsr_carow *out, struct tsr_why *why);
 	enum tsr_err (*ca_insert)(struct tsr_store *st,
 	    const struct tsr_carow *ca, struct tsr_why *why);
+	enum tsr_err (*ca_reseal)(struct tsr_store *st, const char *sealed,
+	    struct tsr_why *why);
 	enum tsr_err (*cert_insert)(struct tsr_store *st,
 	    const struct tsr_certrow *c, struct tsr_why *why);
 	enum tsr_err (*cert_get)(struct tsr_store *st, const char *serial,

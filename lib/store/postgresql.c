@@ -1555,6 +1555,23 @@ pg_ca_insert(struct tsr_store *st, const struct tsr_carow *ca,
 	return rc;
 }
 
+static const char sql_ca_reseal[] =
+    "UPDATE ca SET key_sealed = $1 WHERE id = 1 AND key_sealed IS NOT NULL";
+
+static enum tsr_err
+pg_ca_reseal(struct tsr_store *st, const char *sealed, struct tsr_why *why)
+{
+	struct params p = { 0 };
+	enum tsr_err rc;
+	int changes = 0;
+
+	p_str(&p, sealed);
+	rc = run_write(st, sql_ca_reseal, &p, "reseal CA key", &changes, why);
+	if (rc == TSR_OK && changes == 0)
+		rc = tsr_err_why(why, TSR_ERR_STATE, "no sealed CA key");
+	return rc;
+}
+
 #define CERT_COLS "serial, client, not_before, not_after, sha256," \
 	" issued_at, revoked_at, reason, crl_reason"
 
@@ -2248,6 +2265,7 @@ const struct tsr_store_ops tsr_store_postgresql_ops = {
 	.audit_trim = pg_audit_trim,
 	.ca_get = pg_ca_get,
 	.ca_insert = pg_ca_insert,
+	.ca_reseal = pg_ca_reseal,
 	.cert_insert = pg_cert_insert,
 	.cert_get = pg_cert_get,
 	.cert_list = pg_cert_list,

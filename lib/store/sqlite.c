@@ -1432,6 +1432,26 @@ sqlite_ca_insert(struct tsr_store *st, const struct tsr_carow *ca,
 	return rc;
 }
 
+static const char sql_ca_reseal[] =
+    "UPDATE ca SET key_sealed = ?1 WHERE id = 1 AND key_sealed IS NOT NULL";
+
+static enum tsr_err
+sqlite_ca_reseal(struct tsr_store *st, const char *sealed,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if ((rc = prep(st, sql_ca_reseal, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, sealed, why)) == TSR_OK)
+		rc = run_write(st, stmt, "reseal CA key", &changes, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_OK && changes == 0)
+		rc = tsr_err_why(why, TSR_ERR_STATE, "no sealed CA key");
+	return rc;
+}
+
 #define CERT_COLS "serial, client, not_before, not_after, sha256," \
 	" issued_at, revoked_at, reason, crl_reason"
 
@@ -2076,6 +2096,7 @@ const struct tsr_store_ops tsr_store_sqlite_ops = {
 	.revocation_purge = sqlite_revocation_purge,
 	.ca_get = sqlite_ca_get,
 	.ca_insert = sqlite_ca_insert,
+	.ca_reseal = sqlite_ca_reseal,
 	.cert_insert = sqlite_cert_insert,
 	.cert_get = sqlite_cert_get,
 	.cert_list = sqlite_cert_list,

@@ -378,6 +378,13 @@ tsr_store_ca_insert(
 }
 
 enum tsr_err
+tsr_store_ca_reseal(struct tsr_store *st, const char *sealed,
+    struct tsr_why *why)
+{
+	return st->ops->ca_reseal(st, sealed, why);
+}
+
+enum tsr_err
 tsr_store_cert_insert(
     struct tsr_store *st, const struct tsr_certrow *c, struct tsr_why *why)
 {

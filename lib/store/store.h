@@ -209,6 +209,11 @@ TSR_MUST_CHECK enum tsr_err tsr_store_ca_get(struct tsr_store *st,
 TSR_MUST_CHECK enum tsr_err tsr_store_ca_insert(struct tsr_store *st,
     const struct tsr_carow *ca, struct tsr_why *why);
 
+/* Replace the sealed CA key (the same key, sealed under another KEK).
+ * NOT_FOUND without a CA; STATE when its key is a file. */
+TSR_MUST_CHECK enum tsr_err tsr_store_ca_reseal(struct tsr_store *st,
+    const char *sealed, struct tsr_why *why);
+
 /* Record an issued certificate.  EXISTS for a known serial. */
 TSR_MUST_CHECK enum tsr_err tsr_store_cert_insert(struct tsr_store *st,
     const struct tsr_certrow *c, struct tsr_why *why);

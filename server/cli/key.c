@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "issuer.h"
 #include "key.h"
 #include "keyring.h"
 #include "keyvault.h"
@@ -176,6 +177,7 @@ key_reseal(struct cli *c, int argc, char **argv)
 	struct tsr_store *st = NULL;
 	enum tsr_err rc;
 	int ex, n = 0;
+	bool ca = false;
 
 	if ((ex = cli_parse(c, argc, argv, NULL, 2, 2)) != 0)
 		return ex;
@@ -188,14 +190,17 @@ key_reseal(struct cli *c, int argc, char **argv)
 		return ex;
 	v.dir = c->key_dir;
 	v.keks = c->keks;
-	rc = tsr_keyvault_reseal(&v, st, time(NULL), &n, &why);
+	if ((rc = tsr_keyvault_reseal(&v, st, time(NULL), &n, &why)) ==
+	    TSR_OK)
+		rc = tsr_issuer_reseal(st, &v, &ca, &why);
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);
 	if (c->json)
-		return cli_print_json(json_pack("{s:i}", "resealed", n));
-	printf("resealed %d private key(s) under the first "
-	    "key-encryption key\n", n);
+		return cli_print_json(json_pack("{s:i,s:b}", "resealed", n,
+		    "ca_resealed", ca));
+	printf("resealed %d private key(s)%s under the first "
+	    "key-encryption key\n", n, ca ? " and the CA key" : "");
 	return CLI_EXIT_OK;
 }
 

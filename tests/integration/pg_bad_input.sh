@@ -93,9 +93,21 @@ is "the refusal holds no KEK" "$?" 1
 usage_error "key reseal without a KEK" \
     env -u TESSERA_KEY_ENCRYPTION_KEY "$TSR_BIN" --db "$DB" key reseal
 before=$(sql "$DB" 'SELECT sealed FROM sealed_keys ORDER BY kid')
+tsr ca init >/dev/null && tsr client add svc --cn svc >/dev/null ||
+    bail "cannot make a CA"
+ca_before=$(sql "$DB" 'SELECT key_sealed FROM ca')
 ok "key reseal under a new KEK" \
     tsr --key-encryption-key "$T/other.kek,$KEK" key reseal
 like "key reseal counts the keys" "$OUT" "resealed 2 private key"
+like "key reseal reseals the CA key too" "$OUT" "and the CA key"
+isnt "the sealed CA key changed" "$(sql "$DB" 'SELECT key_sealed FROM ca')" \
+    "$ca_before"
+run "$TSR_BIN" --db "$DB" --key-encryption-key "$T/other.kek" \
+    cert issue svc --out "$T"
+is "the new KEK alone issues a certificate" "$RC" 0
+run "$TSR_BIN" --db "$DB" --key-encryption-key "$KEK" cert issue svc \
+    --out "$T"
+is "the old KEK alone cannot use the CA key" "$RC" 1
 isnt "the sealed texts changed" \
     "$(sql "$DB" 'SELECT sealed FROM sealed_keys ORDER BY kid')" "$before"
 ok "key reseal again changes nothing" \
