@@ -99,7 +99,7 @@ _tessera()
 			    "$cur"))
 		else
 			COMPREPLY=($(compgen -W "serve migrate client grant key
-			    policy token audit revocation help" -- "$cur"))
+			    policy token audit revocation agent help" -- "$cur"))
 		fi
 		return
 		;;
@@ -179,6 +179,10 @@ _tessera()
 		;;
 	audit)
 		opts+=" --since --client --audience --outcome --limit"
+		;;
+	agent)
+		opts+=" --server --cert --key --ca --renew-at --exec
+		    --token-audience --token-file"
 		;;
 	esac
 	if [[ $cur == -* ]]; then

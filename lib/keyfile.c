@@ -552,3 +552,58 @@ out:
 		(void)closedir(d);
 	return rc;
 }
+
+/* A private file that is not a signing key: a short [a-z-] base name. */
+static bool
+base_is_valid(const char *base)
+{
+	size_t i, len = strnlen(base, TSR_KEY_KID_LEN + 1);
+
+	if (len == 0 || len > TSR_KEY_KID_LEN)
+		return false;
+	for (i = 0; i < len; i++)
+		if ((base[i] < 'a' || base[i] > 'z') && base[i] != '-')
+			return false;
+	return true;
+}
+
+enum tsr_err
+tsr_keyfile_save_pem(const char *dir, const char *base, const uint8_t *pem,
+    size_t pem_len, struct tsr_why *why)
+{
+	char name[KEY_NAME_BUF], tmp[KEY_TMP_BUF];
+	int dfd = -1;
+	enum tsr_err rc;
+
+	if (!base_is_valid(base) || pem_len > TSR_KEY_MAX_PEM)
+		return tsr_err_why(why, TSR_ERR_INVALID, "bad key file");
+	if ((rc = tsr_keyfile_dir_check(dir, true, why)) != TSR_OK ||
+	    (rc = dir_open(dir, &dfd, why)) != TSR_OK)
+		return rc;
+	file_name(base, name);
+	if ((rc = tmp_name(base, tmp)) != TSR_OK ||
+	    (rc = write_new_file(dfd, tmp, pem, pem_len)) != TSR_OK ||
+	    (rc = publish(dfd, tmp, name)) != TSR_OK)
+		(void)tsr_err_why(why, rc, "cannot write key file %s/%s: %s",
+		    dir, name, rc == TSR_ERR_EXISTS ? "it already exists" :
+		    tsr_err_str(rc));
+	(void)close(dfd);
+	return rc;
+}
+
+enum tsr_err
+tsr_keyfile_load_pem(const char *dir, const char *base, uint8_t **pem,
+    size_t *pem_len, struct tsr_why *why)
+{
+	*pem = NULL;
+	*pem_len = 0;
+	if (!base_is_valid(base))
+		return tsr_err_why(why, TSR_ERR_INVALID, "bad key file");
+	return read_key_file(dir, base, pem, pem_len, why);
+}
+
+void
+tsr_keyfile_pem_free(uint8_t *pem)
+{
+	wipe_free(pem, TSR_KEY_MAX_PEM + 1);
+}

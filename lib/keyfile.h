@@ -83,4 +83,19 @@ TSR_MUST_CHECK enum tsr_err tsr_keyfile_list(const char *dir, char ***out,
 /* NULL-safe. */
 void tsr_keyfile_kids_free(char **kids, size_t n);
 
+/*
+ * Another private key kept like a signing key (the CA's): dir/<base>.pem,
+ * base of [a-z-] only, at most TSR_KEY_MAX_PEM bytes.  save_pem writes
+ * it as tsr_keyfile_save does (the directory made 0700 when missing;
+ * TSR_ERR_EXISTS for an existing file); load_pem checks it as
+ * tsr_keyfile_load does and gives the bytes in *pem, to be wiped and
+ * freed with tsr_keyfile_pem_free (NULL-safe).
+ */
+TSR_MUST_CHECK enum tsr_err tsr_keyfile_save_pem(const char *dir,
+    const char *base, const uint8_t *pem, size_t pem_len,
+    struct tsr_why *why);
+TSR_MUST_CHECK enum tsr_err tsr_keyfile_load_pem(const char *dir,
+    const char *base, uint8_t **pem, size_t *pem_len, struct tsr_why *why);
+void tsr_keyfile_pem_free(uint8_t *pem);
+
 #endif

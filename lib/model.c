@@ -33,3 +33,11 @@ tsr_keystate_parse(const char *name, enum tsr_keystate *st)
 	}
 	return false;
 }
+
+int64_t
+tsr_client_cert_ttl(const struct tsr_client *c)
+{
+	if (c->cert_ttl_s == 0)
+		return TSR_CERT_TTL_DEFAULT;
+	return c->cert_ttl_s;
+}

@@ -9,6 +9,7 @@
 #define TSR_MODEL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define TSR_MAX_NAME		128	/* client, audience */
@@ -19,6 +20,17 @@
 #define TSR_MAX_JWK		2048	/* public JWK JSON text */
 #define TSR_MAX_JTI		64
 #define TSR_MAX_REASON		256
+#define TSR_MAX_CERT_PEM	16384	/* the CA certificate */
+#define TSR_MAX_KEY_REF		256
+#define TSR_MAX_SEALED		8192
+#define TSR_MAX_SERIAL		40	/* hex digits (RFC 5280: 20 bytes) */
+#define TSR_SHA256_HEX		64
+#define TSR_MAX_ENROLL_ID	64
+
+/* A client certificate's lifetime: default and bounds (seconds). */
+#define TSR_CERT_TTL_DEFAULT	86400
+#define TSR_CERT_TTL_MIN	300
+#define TSR_CERT_TTL_MAX	(7 * 86400)
 
 struct tsr_client {
 	char	name[TSR_MAX_NAME + 1];
@@ -27,6 +39,7 @@ struct tsr_client {
 	bool	enabled;
 	int64_t	created_at;
 	int64_t	updated_at;
+	int64_t	cert_ttl_s;		/* 0 = TSR_CERT_TTL_DEFAULT */
 };
 
 struct tsr_grant {
@@ -76,5 +89,55 @@ struct tsr_revocation {
 	int64_t	revoked_at;
 	int64_t	expires_at;		/* every match has expired by then */
 };
+
+/* The issuing CA (one per store). */
+struct tsr_carow {
+	char	cert_pem[TSR_MAX_CERT_PEM + 1];
+	char	key_ref[TSR_MAX_KEY_REF + 1];	/* "file:ca-key.pem" */
+	char	key_sealed[TSR_MAX_SEALED + 1];	/* "" = not sealed */
+	char	sha256[TSR_SHA256_HEX + 1];	/* of the certificate */
+	int64_t	created_at;
+};
+
+/* One issued client certificate. */
+struct tsr_certrow {
+	char	serial[TSR_MAX_SERIAL + 1];	/* lowercase hex */
+	char	client[TSR_MAX_NAME + 1];
+	int64_t	not_before;
+	int64_t	not_after;
+	char	sha256[TSR_SHA256_HEX + 1];	/* of the DER */
+	int64_t	issued_at;
+	int64_t	revoked_at;			/* 0 = not revoked */
+	char	reason[TSR_MAX_REASON + 1];
+	int	crl_reason;			/* CRLReason, -1 = none */
+};
+
+/* A CRL entry: the little a CRL needs, for lists of 100,000. */
+struct tsr_crlentry {
+	char	serial[TSR_MAX_SERIAL + 1];
+	int64_t	revoked_at;
+	int	crl_reason;			/* -1 = none */
+};
+
+/* A one-time enrollment secret; only its SHA-256 is kept. */
+struct tsr_enrollrow {
+	char	id[TSR_MAX_ENROLL_ID + 1];
+	char	client[TSR_MAX_NAME + 1];
+	char	secret_sha256[TSR_SHA256_HEX + 1];
+	int64_t	created_at;
+	int64_t	expires_at;
+	int64_t	used_at;			/* 0 = unused */
+};
+
+/* The current CRL. */
+struct tsr_crlrow {
+	int64_t	 number;
+	int64_t	 this_update;
+	uint8_t	*der;				/* malloc'd; free() */
+	size_t	 der_len;
+};
+
+/* A client's certificate lifetime, its default applied. */
+int64_t tsr_client_cert_ttl(const struct tsr_client *c);
 
 #endif

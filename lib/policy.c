@@ -247,6 +247,43 @@ tsr_policy_client_add(struct tsr_store *st, const char *name, const char *cn,
 }
 
 enum tsr_err
+tsr_policy_check_cert_ttl(int64_t ttl_s, struct tsr_why *why)
+{
+	if (ttl_s < TSR_CERT_TTL_MIN || ttl_s > TSR_CERT_TTL_MAX)
+		return tsr_err_why(why, TSR_ERR_INVALID,
+		    "certificate lifetime must be 5m..7d");
+	return TSR_OK;
+}
+
+enum tsr_err
+tsr_policy_client_set(struct tsr_store *st, const char *name,
+    int64_t cert_ttl_s, const char *description, int64_t now,
+    struct tsr_why *why)
+{
+	struct tsr_client c;
+	enum tsr_err rc;
+
+	if ((rc = tsr_policy_check_name("client name", name, why)) != TSR_OK)
+		return rc;
+	if (cert_ttl_s != 0 &&
+	    (rc = tsr_policy_check_cert_ttl(cert_ttl_s, why)) != TSR_OK)
+		return rc;
+	if (description != NULL &&
+	    (rc = tsr_policy_check_description(description, why)) != TSR_OK)
+		return rc;
+	if ((rc = tsr_store_client_get(st, name, &c, why)) != TSR_OK)
+		return rc;
+	if (cert_ttl_s != 0)
+		c.cert_ttl_s = cert_ttl_s;
+	if (description != NULL &&
+	    (rc = copy_field(c.description, sizeof(c.description),
+	    description, why)) != TSR_OK)
+		return rc;
+	c.updated_at = now;
+	return tsr_store_client_update(st, &c, why);
+}
+
+enum tsr_err
 tsr_policy_client_set_enabled(struct tsr_store *st, const char *name,
     bool enabled, int64_t now, struct tsr_why *why)
 {

@@ -68,6 +68,14 @@ TSR_MUST_CHECK enum tsr_err tsr_policy_client_add(struct tsr_store *st,
 TSR_MUST_CHECK enum tsr_err tsr_policy_client_set_enabled(
     struct tsr_store *st, const char *name, bool enabled, int64_t now,
     struct tsr_why *why);
+/* A client's certificate lifetime: TSR_CERT_TTL_MIN..TSR_CERT_TTL_MAX. */
+TSR_MUST_CHECK enum tsr_err tsr_policy_check_cert_ttl(int64_t ttl_s,
+    struct tsr_why *why);
+/* Change what is given: cert_ttl_s (0: leave it), description (NULL:
+ * leave it). */
+TSR_MUST_CHECK enum tsr_err tsr_policy_client_set(struct tsr_store *st,
+    const char *name, int64_t cert_ttl_s, const char *description,
+    int64_t now, struct tsr_why *why);
 TSR_MUST_CHECK enum tsr_err tsr_policy_client_remove(struct tsr_store *st,
     const char *name, struct tsr_why *why);
 /* ttl_s 0 means the server's token TTL; otherwise 1..TSR_DURATION_MAX_S. */

@@ -76,6 +76,41 @@ struct tsr_store_ops {
 	    struct tsr_revocation **out, size_t *out_n, struct tsr_why *why);
 	enum tsr_err (*revocation_purge)(struct tsr_store *st, int64_t now,
 	    int *purged, struct tsr_why *why);
+	enum tsr_err (*ca_get)(
+	    struct tsr_store *st, struct tsr_carow *out, struct tsr_why *why);
+	enum tsr_err (*ca_insert)(struct tsr_store *st,
+	    const struct tsr_carow *ca, struct tsr_why *why);
+	enum tsr_err (*cert_insert)(struct tsr_store *st,
+	    const struct tsr_certrow *c, struct tsr_why *why);
+	enum tsr_err (*cert_get)(struct tsr_store *st, const char *serial,
+	    struct tsr_certrow *out, struct tsr_why *why);
+	enum tsr_err (*cert_list)(struct tsr_store *st, const char *client,
+	    int64_t after, int64_t before, struct tsr_certrow **out,
+	    size_t *out_n, struct tsr_why *why);
+	enum tsr_err (*cert_revoke)(struct tsr_store *st, const char *serial,
+	    int64_t at, const char *reason, int crl_reason, bool *changed,
+	    struct tsr_why *why);
+	enum tsr_err (*cert_revoke_client)(struct tsr_store *st,
+	    const char *client, int64_t at, const char *reason, int crl_reason,
+	    int *count, struct tsr_why *why);
+	enum tsr_err (*cert_revoked)(struct tsr_store *st, int64_t now,
+	    struct tsr_crlentry **out, size_t *out_n, struct tsr_why *why);
+	enum tsr_err (*cert_count_expiring)(struct tsr_store *st, int64_t now,
+	    int64_t before, int64_t *count, struct tsr_why *why);
+	enum tsr_err (*enroll_insert)(struct tsr_store *st,
+	    const struct tsr_enrollrow *e, struct tsr_why *why);
+	enum tsr_err (*enroll_live)(struct tsr_store *st, const char *client,
+	    int64_t now, struct tsr_enrollrow **out, size_t *out_n,
+	    struct tsr_why *why);
+	enum tsr_err (*enroll_use)(struct tsr_store *st, const char *id,
+	    int64_t now, struct tsr_why *why);
+	enum tsr_err (*crl_get)(
+	    struct tsr_store *st, struct tsr_crlrow *out, struct tsr_why *why);
+	enum tsr_err (*crl_state)(struct tsr_store *st, int64_t *number,
+	    int64_t *this_update, struct tsr_why *why);
+	enum tsr_err (*crl_put)(struct tsr_store *st, int64_t number,
+	    int64_t this_update, const uint8_t *der, size_t der_len,
+	    struct tsr_why *why);
 	enum tsr_err (*audit_add)(struct tsr_store *st,
 	    const struct tsr_audit_event *evs, size_t n, struct tsr_why *why);
 	enum tsr_err (*audit_list)(struct tsr_store *st,

@@ -753,7 +753,8 @@ pg_schema_version(struct tsr_store *st, int *current, int *latest,
 static const char sql_generations[] =
     "SELECT (SELECT value FROM generations WHERE name = 'policy'),"
     " (SELECT value FROM generations WHERE name = 'keys'),"
-    " (SELECT value FROM generations WHERE name = 'revocations')";
+    " (SELECT value FROM generations WHERE name = 'revocations'),"
+    " (SELECT value FROM generations WHERE name = 'certs')";
 
 static enum tsr_err
 pg_generations(struct tsr_store *st, struct tsr_store_gens *out,
@@ -767,12 +768,13 @@ pg_generations(struct tsr_store *st, struct tsr_store_gens *out,
 	if ((rc = query(st, sql_generations, NULL, "read generations", &res,
 	    why)) != TSR_OK)
 		return rc;
-	for (i = 0; i < 3 && PQntuples(res) == 1; i++)
+	for (i = 0; i < 4 && PQntuples(res) == 1; i++)
 		if (PQgetisnull(res, 0, i))
 			break;
-	if (PQntuples(res) != 1 || i < 3 || !col_int(res, 0, 0, &out->policy) ||
+	if (PQntuples(res) != 1 || i < 4 || !col_int(res, 0, 0, &out->policy) ||
 	    !col_int(res, 0, 1, &out->keys) ||
-	    !col_int(res, 0, 2, &out->revocations)) {
+	    !col_int(res, 0, 2, &out->revocations) ||
+	    !col_int(res, 0, 3, &out->certs)) {
 		memset(out, 0, sizeof(*out));
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: no generation counters",
 		    pq(st)->label);
@@ -844,11 +846,12 @@ pg_setting_raise(struct tsr_store *st, const char *name, int64_t value,
 
 /* --- clients ------------------------------------------------------- */
 
-#define CLIENT_COLS "name, cn, description, enabled, created_at, updated_at"
+#define CLIENT_COLS "name, cn, description, enabled, created_at, updated_at," \
+	" cert_ttl_s"
 
 static const char sql_client_insert[] =
     "INSERT INTO clients (" CLIENT_COLS ")"
-    " VALUES ($1, $2, $3, $4::integer, $5::bigint, $6::bigint)";
+    " VALUES ($1, $2, $3, $4::integer, $5::bigint, $6::bigint, $7::bigint)";
 static const char sql_client_get[] =
     "SELECT " CLIENT_COLS " FROM clients WHERE name = $1";
 static const char sql_client_list[] =
@@ -856,7 +859,7 @@ static const char sql_client_list[] =
 /* created_at is never rewritten: $5 is updated_at. */
 static const char sql_client_update[] =
     "UPDATE clients SET cn = $2, description = $3, enabled = $4::integer,"
-    " updated_at = $5::bigint WHERE name = $1";
+    " updated_at = $5::bigint, cert_ttl_s = $6::bigint WHERE name = $1";
 static const char sql_client_delete[] =
     "DELETE FROM clients WHERE name = $1";
 static const char sql_client_exists[] =
@@ -876,7 +879,8 @@ read_client(const PGresult *res, int i, void *row)
 	    !col_text(res, i, 2, c->description, sizeof(c->description)) ||
 	    !col_int(res, i, 3, &enabled) ||
 	    !col_int(res, i, 4, &c->created_at) ||
-	    !col_int(res, i, 5, &c->updated_at))
+	    !col_int(res, i, 5, &c->updated_at) ||
+	    !col_int(res, i, 6, &c->cert_ttl_s))
 		return TSR_ERR_DB;
 	c->enabled = enabled != 0;
 	return TSR_OK;
@@ -893,6 +897,7 @@ p_client(struct params *p, const struct tsr_client *c, bool insert)
 	if (insert)
 		p_int(p, c->created_at);
 	p_int(p, c->updated_at);
+	p_int(p, c->cert_ttl_s);
 }
 
 static enum tsr_err
@@ -1499,6 +1504,502 @@ pg_revocation_purge(struct tsr_store *st, int64_t now, int *purged,
 	return rc;
 }
 
+/* --- the certificate authority ------------------------------------- */
+
+static const char sql_ca_get[] =
+    "SELECT cert_pem, key_ref, coalesce(key_sealed, ''), sha256, created_at"
+    " FROM ca WHERE id = 1";
+static const char sql_ca_insert[] =
+    "INSERT INTO ca (id, cert_pem, key_ref, key_sealed, sha256, created_at)"
+    " VALUES (1, $1, $2, $3, $4, $5::bigint)";
+
+static enum tsr_err
+pg_ca_get(struct tsr_store *st, struct tsr_carow *out, struct tsr_why *why)
+{
+	PGresult *res;
+	enum tsr_err rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = query(st, sql_ca_get, NULL, "read CA", &res, why)) !=
+	    TSR_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND,
+		    "no CA (tessera ca init creates one)");
+	else if (!col_text(res, 0, 0, out->cert_pem, sizeof(out->cert_pem)) ||
+	    !col_text(res, 0, 1, out->key_ref, sizeof(out->key_ref)) ||
+	    !col_text(res, 0, 2, out->key_sealed, sizeof(out->key_sealed)) ||
+	    !col_text(res, 0, 3, out->sha256, sizeof(out->sha256)) ||
+	    !col_int(res, 0, 4, &out->created_at))
+		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad CA row",
+		    pq(st)->label);
+	PQclear(res);
+	return rc;
+}
+
+static enum tsr_err
+pg_ca_insert(struct tsr_store *st, const struct tsr_carow *ca,
+    struct tsr_why *why)
+{
+	struct params p = { 0 };
+	enum tsr_err rc;
+
+	p_field(&p, ca->cert_pem, sizeof(ca->cert_pem));
+	p_field(&p, ca->key_ref, sizeof(ca->key_ref));
+	p_opt_field(&p, ca->key_sealed, sizeof(ca->key_sealed));
+	p_field(&p, ca->sha256, sizeof(ca->sha256));
+	p_int(&p, ca->created_at);
+	rc = run_write(st, sql_ca_insert, &p, "add CA", NULL, why);
+	if (rc == TSR_ERR_EXISTS)
+		rc = tsr_err_why(why, rc, "the store already has a CA");
+	return rc;
+}
+
+#define CERT_COLS "serial, client, not_before, not_after, sha256," \
+	" issued_at, revoked_at, reason, crl_reason"
+
+static const char sql_cert_insert[] =
+    "INSERT INTO certificates (" CERT_COLS ") VALUES ($1, $2, $3::bigint,"
+    " $4::bigint, $5, $6::bigint, $7::bigint, $8, $9::integer)";
+static const char sql_cert_get[] =
+    "SELECT " CERT_COLS " FROM certificates WHERE serial = $1";
+static const char sql_cert_list[] =
+    "SELECT " CERT_COLS " FROM certificates"
+    " WHERE ($1::text IS NULL OR client = $1) AND not_after > $2::bigint"
+    " AND ($3::bigint = 0 OR not_after <= $3::bigint)"
+    " ORDER BY not_after, serial COLLATE \"C\"";
+static const char sql_cert_revoke[] =
+    "UPDATE certificates SET revoked_at = $2::bigint, reason = $3,"
+    " crl_reason = $4::integer WHERE serial = $1 AND revoked_at IS NULL";
+static const char sql_cert_revoke_client[] =
+    "UPDATE certificates SET revoked_at = $2::bigint, reason = $3,"
+    " crl_reason = $4::integer"
+    " WHERE client = $1 AND revoked_at IS NULL AND not_after > $2::bigint";
+static const char sql_cert_revoked[] =
+    "SELECT serial, revoked_at, crl_reason FROM certificates"
+    " WHERE revoked_at IS NOT NULL AND not_after > $1::bigint"
+    " ORDER BY serial COLLATE \"C\"";
+static const char sql_cert_expiring[] =
+    "SELECT count(*) FROM certificates WHERE revoked_at IS NULL"
+    " AND not_after > $1::bigint AND not_after <= $2::bigint";
+static const char sql_cert_exists[] =
+    "SELECT 1 FROM certificates WHERE serial = $1";
+
+static enum tsr_err
+read_cert(const PGresult *res, int i, void *row)
+{
+	struct tsr_certrow *c = row;
+	int64_t crl_reason;
+
+	memset(c, 0, sizeof(*c));
+	if (!col_text(res, i, 0, c->serial, sizeof(c->serial)) ||
+	    !col_text(res, i, 1, c->client, sizeof(c->client)) ||
+	    !col_int(res, i, 2, &c->not_before) ||
+	    !col_int(res, i, 3, &c->not_after) ||
+	    !col_text(res, i, 4, c->sha256, sizeof(c->sha256)) ||
+	    !col_int(res, i, 5, &c->issued_at) ||
+	    !col_int(res, i, 6, &c->revoked_at) ||
+	    !col_text(res, i, 7, c->reason, sizeof(c->reason)) ||
+	    !col_int(res, i, 8, &crl_reason) || crl_reason < -1 ||
+	    crl_reason > 10)
+		return TSR_ERR_DB;
+	c->crl_reason = (int)crl_reason;
+	return TSR_OK;
+}
+
+static enum tsr_err
+pg_cert_insert(struct tsr_store *st, const struct tsr_certrow *c,
+    struct tsr_why *why)
+{
+	struct params p = { 0 };
+	enum tsr_err rc;
+	char b[SHOW_BUF];
+
+	p_field(&p, c->serial, sizeof(c->serial));
+	p_field(&p, c->client, sizeof(c->client));
+	p_int(&p, c->not_before);
+	p_int(&p, c->not_after);
+	p_field(&p, c->sha256, sizeof(c->sha256));
+	p_int(&p, c->issued_at);
+	p_time(&p, c->revoked_at);
+	p_field(&p, c->reason, sizeof(c->reason));
+	p_int(&p, c->crl_reason);
+	rc = run_write(st, sql_cert_insert, &p, "add certificate", NULL, why);
+	if (rc == TSR_ERR_EXISTS)
+		rc = tsr_err_why(why, rc, "certificate %s already recorded",
+		    show(c->serial, b));
+	return rc;
+}
+
+static enum tsr_err
+no_cert(const char *serial, struct tsr_why *why)
+{
+	char b[SHOW_BUF];
+
+	return tsr_err_why(why, TSR_ERR_NOT_FOUND, "no certificate %s",
+	    show(serial, b));
+}
+
+static enum tsr_err
+pg_cert_get(struct tsr_store *st, const char *serial,
+    struct tsr_certrow *out, struct tsr_why *why)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	enum tsr_err rc;
+
+	memset(out, 0, sizeof(*out));
+	p_str(&p, serial);
+	if ((rc = query(st, sql_cert_get, &p, "read certificate", &res,
+	    why)) != TSR_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		rc = no_cert(serial, why);
+	else if (read_cert(res, 0, out) != TSR_OK)
+		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad certificate row",
+		    pq(st)->label);
+	PQclear(res);
+	return rc;
+}
+
+static enum tsr_err
+pg_cert_list(struct tsr_store *st, const char *client, int64_t after,
+    int64_t before, struct tsr_certrow **out, size_t *out_n,
+    struct tsr_why *why)
+{
+	struct params p = { 0 };
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	p_str(&p, client);
+	p_int(&p, after);
+	p_int(&p, before);
+	rc = collect(st, sql_cert_list, &p, sizeof(**out), read_cert, &rows,
+	    out_n, why);
+	*out = rows;
+	return rc;
+}
+
+/* The key, revoked_at, reason and CRL reason of a revocation. */
+static enum tsr_err
+p_cert_revoke(struct params *p, const char *key, int64_t at,
+    const char *reason, int crl_reason, struct tsr_why *why)
+{
+	if (reason == NULL)
+		reason = "";
+	if (strlen(reason) > TSR_MAX_REASON)
+		return tsr_err_why(why, TSR_ERR_TOO_LONG, "reason too long");
+	p_str(p, key);
+	p_int(p, at);
+	p_str(p, reason);
+	p_int(p, crl_reason);
+	return TSR_OK;
+}
+
+static enum tsr_err
+pg_cert_revoke(struct tsr_store *st, const char *serial, int64_t at,
+    const char *reason, int crl_reason, bool *changed, struct tsr_why *why)
+{
+	struct params p = { 0 };
+	enum tsr_err rc;
+	int changes = 0;
+	bool found;
+
+	if (changed != NULL)
+		*changed = false;
+	if ((rc = p_cert_revoke(&p, serial, at, reason, crl_reason, why)) !=
+	    TSR_OK || (rc = run_write(st, sql_cert_revoke, &p,
+	    "revoke certificate", &changes, why)) != TSR_OK)
+		return rc;
+	if (changes == 0) {
+		if ((rc = has_row(st, sql_cert_exists, serial, &found, why)) !=
+		    TSR_OK)
+			return rc;
+		if (!found)
+			return no_cert(serial, why);
+	}
+	if (changed != NULL)
+		*changed = changes > 0;
+	return TSR_OK;
+}
+
+static enum tsr_err
+pg_cert_revoke_client(struct tsr_store *st, const char *client, int64_t at,
+    const char *reason, int crl_reason, int *count, struct tsr_why *why)
+{
+	struct params p = { 0 };
+	enum tsr_err rc;
+	int changes = 0;
+
+	if ((rc = p_cert_revoke(&p, client, at, reason, crl_reason, why)) ==
+	    TSR_OK)
+		rc = run_write(st, sql_cert_revoke_client, &p,
+		    "revoke certificates", &changes, why);
+	if (count != NULL)
+		*count = rc == TSR_OK ? changes : 0;
+	return rc;
+}
+
+static enum tsr_err
+read_crlentry(const PGresult *res, int i, void *row)
+{
+	struct tsr_crlentry *e = row;
+	int64_t crl_reason;
+
+	if (!col_text(res, i, 0, e->serial, sizeof(e->serial)) ||
+	    !col_int(res, i, 1, &e->revoked_at) ||
+	    !col_int(res, i, 2, &crl_reason) || crl_reason < -1 ||
+	    crl_reason > 10)
+		return TSR_ERR_DB;
+	e->crl_reason = (int)crl_reason;
+	return TSR_OK;
+}
+
+static enum tsr_err
+pg_cert_revoked(struct tsr_store *st, int64_t now, struct tsr_crlentry **out,
+    size_t *out_n, struct tsr_why *why)
+{
+	struct params p = { 0 };
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	p_int(&p, now);
+	rc = collect(st, sql_cert_revoked, &p, sizeof(**out), read_crlentry,
+	    &rows, out_n, why);
+	*out = rows;
+	return rc;
+}
+
+static enum tsr_err
+pg_cert_count_expiring(struct tsr_store *st, int64_t now, int64_t before,
+    int64_t *count, struct tsr_why *why)
+{
+	struct params p = { 0 };
+	PGresult *res;
+	enum tsr_err rc;
+
+	*count = 0;
+	p_int(&p, now);
+	p_int(&p, before);
+	if ((rc = query(st, sql_cert_expiring, &p, "count certificates", &res,
+	    why)) != TSR_OK)
+		return rc;
+	if (PQntuples(res) != 1 || !col_int(res, 0, 0, count))
+		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad count",
+		    pq(st)->label);
+	PQclear(res);
+	return rc;
+}
+
+#define ENROLL_COLS "id, client, secret_sha256, created_at, expires_at," \
+	" used_at"
+
+static const char sql_enroll_insert[] =
+    "INSERT INTO enroll_tokens (" ENROLL_COLS ")"
+    " VALUES ($1, $2, $3, $4::bigint, $5::bigint, $6::bigint)";
+static const char sql_enroll_live[] =
+    "SELECT " ENROLL_COLS " FROM enroll_tokens WHERE client = $1"
+    " AND used_at IS NULL AND expires_at > $2::bigint"
+    " ORDER BY created_at, id COLLATE \"C\"";
+static const char sql_enroll_use[] =
+    "UPDATE enroll_tokens SET used_at = $2::bigint"
+    " WHERE id = $1 AND used_at IS NULL AND expires_at > $2::bigint";
+static const char sql_enroll_exists[] =
+    "SELECT 1 FROM enroll_tokens WHERE id = $1";
+
+static enum tsr_err
+read_enroll(const PGresult *res, int i, void *row)
+{
+	struct tsr_enrollrow *e = row;
+
+	memset(e, 0, sizeof(*e));
+	if (!col_text(res, i, 0, e->id, sizeof(e->id)) ||
+	    !col_text(res, i, 1, e->client, sizeof(e->client)) ||
+	    !col_text(res, i, 2, e->secret_sha256, sizeof(e->secret_sha256)) ||
+	    !col_int(res, i, 3, &e->created_at) ||
+	    !col_int(res, i, 4, &e->expires_at) ||
+	    !col_int(res, i, 5, &e->used_at))
+		return TSR_ERR_DB;
+	return TSR_OK;
+}
+
+static enum tsr_err
+pg_enroll_insert(struct tsr_store *st, const struct tsr_enrollrow *e,
+    struct tsr_why *why)
+{
+	struct params p = { 0 };
+
+	p_field(&p, e->id, sizeof(e->id));
+	p_field(&p, e->client, sizeof(e->client));
+	p_field(&p, e->secret_sha256, sizeof(e->secret_sha256));
+	p_int(&p, e->created_at);
+	p_int(&p, e->expires_at);
+	p_time(&p, e->used_at);
+	return run_write(st, sql_enroll_insert, &p, "add enrollment secret",
+	    NULL, why);
+}
+
+static enum tsr_err
+pg_enroll_live(struct tsr_store *st, const char *client, int64_t now,
+    struct tsr_enrollrow **out, size_t *out_n, struct tsr_why *why)
+{
+	struct params p = { 0 };
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	p_str(&p, client);
+	p_int(&p, now);
+	rc = collect(st, sql_enroll_live, &p, sizeof(**out), read_enroll,
+	    &rows, out_n, why);
+	*out = rows;
+	return rc;
+}
+
+static enum tsr_err
+pg_enroll_use(struct tsr_store *st, const char *id, int64_t now,
+    struct tsr_why *why)
+{
+	struct params p = { 0 };
+	enum tsr_err rc;
+	int changes = 0;
+	bool found;
+
+	p_str(&p, id);
+	p_int(&p, now);
+	rc = run_write(st, sql_enroll_use, &p, "use enrollment secret",
+	    &changes, why);
+	if (rc != TSR_OK || changes > 0)
+		return rc;
+	if ((rc = has_row(st, sql_enroll_exists, id, &found, why)) != TSR_OK)
+		return rc;
+	if (!found)
+		return tsr_err_why(why, TSR_ERR_NOT_FOUND,
+		    "no such enrollment secret");
+	return tsr_err_why(why, TSR_ERR_CONFLICT,
+	    "enrollment secret used or expired");
+}
+
+/* The DER travels as bytea in its hex text form: \x then two digits a
+ * byte. */
+static const char sql_crl_get[] =
+    "SELECT crl_number, this_update, der FROM crl WHERE id = 1";
+static const char sql_crl_state[] =
+    "SELECT crl_number, this_update FROM crl WHERE id = 1";
+static const char sql_crl_put[] =
+    "INSERT INTO crl (id, crl_number, this_update, der)"
+    " VALUES (1, $1::bigint, $2::bigint, $3::bytea)"
+    " ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number,"
+    " this_update = excluded.this_update, der = excluded.der"
+    " WHERE excluded.crl_number > crl.crl_number";
+
+/* Largest CRL we read back (some 30 bytes an entry). */
+#define CRL_MAX_DER	(64 * 1024 * 1024)
+
+static enum tsr_err
+crl_der(const PGresult *res, struct tsr_crlrow *out)
+{
+	unsigned char *raw;
+	size_t len = 0;
+
+	if (PQgetisnull(res, 0, 2) || (raw = PQunescapeBytea(
+	    (const unsigned char *)PQgetvalue(res, 0, 2), &len)) == NULL)
+		return TSR_ERR_DB;
+	if (len == 0 || len > CRL_MAX_DER ||
+	    (out->der = malloc(len)) == NULL) {
+		PQfreemem(raw);
+		return len == 0 || len > CRL_MAX_DER ? TSR_ERR_DB :
+		    TSR_ERR_NOMEM;
+	}
+	memcpy(out->der, raw, len);
+	out->der_len = len;
+	PQfreemem(raw);
+	return TSR_OK;
+}
+
+static enum tsr_err
+pg_crl_get(struct tsr_store *st, struct tsr_crlrow *out, struct tsr_why *why)
+{
+	PGresult *res;
+	enum tsr_err rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = query(st, sql_crl_get, NULL, "read CRL", &res, why)) !=
+	    TSR_OK)
+		return rc;
+	if (PQntuples(res) == 0)
+		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND, "no CRL yet");
+	else if (!col_int(res, 0, 0, &out->number) ||
+	    !col_int(res, 0, 1, &out->this_update) ||
+	    (rc = crl_der(res, out)) != TSR_OK)
+		rc = tsr_err_why(why, rc == TSR_ERR_NOMEM ? rc : TSR_ERR_DB,
+		    "%s: bad CRL row", pq(st)->label);
+	PQclear(res);
+	return rc;
+}
+
+static enum tsr_err
+pg_crl_state(struct tsr_store *st, int64_t *number, int64_t *this_update,
+    struct tsr_why *why)
+{
+	PGresult *res;
+	enum tsr_err rc;
+
+	*number = *this_update = 0;
+	if ((rc = query(st, sql_crl_state, NULL, "read CRL", &res, why)) !=
+	    TSR_OK)
+		return rc;
+	if (PQntuples(res) == 1 && (!col_int(res, 0, 0, number) ||
+	    !col_int(res, 0, 1, this_update)))
+		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad CRL row",
+		    pq(st)->label);
+	PQclear(res);
+	return rc;
+}
+
+/* der as bytea's hex text: "\x" and two digits a byte. */
+static char *
+bytea_hex(const uint8_t *der, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *hex;
+	size_t i;
+
+	if ((hex = malloc(2 * len + 3)) == NULL)
+		return NULL;
+	hex[0] = '\\';
+	hex[1] = 'x';
+	for (i = 0; i < len; i++) {
+		hex[2 + 2 * i] = digits[der[i] >> 4];
+		hex[3 + 2 * i] = digits[der[i] & 0xf];
+	}
+	hex[2 + 2 * len] = '\0';
+	return hex;
+}
+
+static enum tsr_err
+pg_crl_put(struct tsr_store *st, int64_t number, int64_t this_update,
+    const uint8_t *der, size_t der_len, struct tsr_why *why)
+{
+	struct params p = { 0 };
+	enum tsr_err rc;
+	int changes = 0;
+	char *hex;
+
+	if (der_len == 0 || der_len > CRL_MAX_DER)
+		return tsr_err_why(why, TSR_ERR_INVALID, "bad CRL size");
+	if ((hex = bytea_hex(der, der_len)) == NULL)
+		return tsr_err_why(why, TSR_ERR_NOMEM, "CRL");
+	p_int(&p, number);
+	p_int(&p, this_update);
+	p_str(&p, hex);
+	rc = run_write(st, sql_crl_put, &p, "write CRL", &changes, why);
+	free(hex);
+	if (rc == TSR_OK && changes == 0)
+		rc = tsr_err_why(why, TSR_ERR_CONFLICT,
+		    "a newer CRL was written first");
+	return rc;
+}
+
 /* --- the audit trail ---------------------------------------------- */
 
 #define AUDIT_COLS "at, event, peer, cert_sha256, cn, client, audience," \
@@ -1686,6 +2187,8 @@ notify_area(const char *payload)
 		return TSR_STORE_AREA_KEYS;
 	if (strcmp(payload, "revocations") == 0)
 		return TSR_STORE_AREA_REVOCATIONS;
+	if (strcmp(payload, "certs") == 0)
+		return TSR_STORE_AREA_CERTS;
 	return TSR_STORE_AREA_ALL;	/* a newer writer: reload it all */
 }
 
@@ -1743,6 +2246,21 @@ const struct tsr_store_ops tsr_store_postgresql_ops = {
 	.audit_list = pg_audit_list,
 	.audit_purge = pg_audit_purge,
 	.audit_trim = pg_audit_trim,
+	.ca_get = pg_ca_get,
+	.ca_insert = pg_ca_insert,
+	.cert_insert = pg_cert_insert,
+	.cert_get = pg_cert_get,
+	.cert_list = pg_cert_list,
+	.cert_revoke = pg_cert_revoke,
+	.cert_revoke_client = pg_cert_revoke_client,
+	.cert_revoked = pg_cert_revoked,
+	.cert_count_expiring = pg_cert_count_expiring,
+	.enroll_insert = pg_enroll_insert,
+	.enroll_live = pg_enroll_live,
+	.enroll_use = pg_enroll_use,
+	.crl_get = pg_crl_get,
+	.crl_state = pg_crl_state,
+	.crl_put = pg_crl_put,
 	.listen = pg_listen,
 	.listen_drain = pg_listen_drain,
 };

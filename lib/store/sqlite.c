@@ -480,7 +480,8 @@ sqlite_schema_version(struct tsr_store *st, int *current, int *latest,
 static const char sql_generations[] =
     "SELECT (SELECT value FROM generations WHERE name = 'policy'),"
     " (SELECT value FROM generations WHERE name = 'keys'),"
-    " (SELECT value FROM generations WHERE name = 'revocations')";
+    " (SELECT value FROM generations WHERE name = 'revocations'),"
+    " (SELECT value FROM generations WHERE name = 'certs')";
 
 static enum tsr_err
 sqlite_generations(struct tsr_store *st, struct tsr_store_gens *out,
@@ -496,7 +497,7 @@ sqlite_generations(struct tsr_store *st, struct tsr_store_gens *out,
 	    (rc = step_one(st, stmt, "read generations", &found, why)) !=
 	    TSR_OK)
 		goto out;
-	for (i = 0; i < 3 && found; i++)
+	for (i = 0; i < 4 && found; i++)
 		found = sqlite3_column_type(stmt, i) == SQLITE_INTEGER;
 	if (!found) {
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: no generation counters",
@@ -506,6 +507,7 @@ sqlite_generations(struct tsr_store *st, struct tsr_store_gens *out,
 	out->policy = sqlite3_column_int64(stmt, 0);
 	out->keys = sqlite3_column_int64(stmt, 1);
 	out->revocations = sqlite3_column_int64(stmt, 2);
+	out->certs = sqlite3_column_int64(stmt, 3);
 out:
 	sqlite3_finalize(stmt);
 	return rc;
@@ -611,10 +613,12 @@ has_row(struct tsr_store *st, const char *sql, const char *key, bool *found,
 
 /* --- clients ------------------------------------------------------- */
 
-#define CLIENT_COLS "name, cn, description, enabled, created_at, updated_at"
+#define CLIENT_COLS "name, cn, description, enabled, created_at, updated_at," \
+	" cert_ttl_s"
 
 static const char sql_client_insert[] =
-    "INSERT INTO clients (" CLIENT_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+    "INSERT INTO clients (" CLIENT_COLS ")"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 static const char sql_client_get[] =
     "SELECT " CLIENT_COLS " FROM clients WHERE name = ?1";
 static const char sql_client_list[] =
@@ -622,7 +626,7 @@ static const char sql_client_list[] =
 /* ?5, created_at, is bound but never rewritten. */
 static const char sql_client_update[] =
     "UPDATE clients SET cn = ?2, description = ?3, enabled = ?4,"
-    " updated_at = ?6 WHERE name = ?1";
+    " updated_at = ?6, cert_ttl_s = ?7 WHERE name = ?1";
 static const char sql_client_delete[] =
     "DELETE FROM clients WHERE name = ?1";
 static const char sql_client_exists[] =
@@ -643,6 +647,7 @@ read_client(sqlite3_stmt *stmt, void *row)
 	c->enabled = sqlite3_column_int64(stmt, 3) != 0;
 	c->created_at = sqlite3_column_int64(stmt, 4);
 	c->updated_at = sqlite3_column_int64(stmt, 5);
+	c->cert_ttl_s = sqlite3_column_int64(stmt, 6);
 	return TSR_OK;
 }
 
@@ -658,9 +663,10 @@ bind_client(sqlite3_stmt *stmt, const struct tsr_client *c,
 	    (rc = bind_field(stmt, 3, c->description, sizeof(c->description),
 	    why)) != TSR_OK ||
 	    (rc = bind_int(stmt, 4, c->enabled ? 1 : 0, why)) != TSR_OK ||
-	    (rc = bind_int(stmt, 5, c->created_at, why)) != TSR_OK)
+	    (rc = bind_int(stmt, 5, c->created_at, why)) != TSR_OK ||
+	    (rc = bind_int(stmt, 6, c->updated_at, why)) != TSR_OK)
 		return rc;
-	return bind_int(stmt, 6, c->updated_at, why);
+	return bind_int(stmt, 7, c->cert_ttl_s, why);
 }
 
 static enum tsr_err
@@ -1365,6 +1371,510 @@ sqlite_revocation_purge(struct tsr_store *st, int64_t now, int *purged,
 	return rc;
 }
 
+/* --- the certificate authority ------------------------------------- */
+
+static const char sql_ca_get[] =
+    "SELECT cert_pem, key_ref, coalesce(key_sealed, ''), sha256, created_at"
+    " FROM ca WHERE id = 1";
+static const char sql_ca_insert[] =
+    "INSERT INTO ca (id, cert_pem, key_ref, key_sealed, sha256, created_at)"
+    " VALUES (1, ?1, ?2, ?3, ?4, ?5)";
+
+static enum tsr_err
+sqlite_ca_get(struct tsr_store *st, struct tsr_carow *out,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = prep(st, sql_ca_get, &stmt, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read CA", &found, why)) != TSR_OK)
+		goto out;
+	if (!found)
+		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND,
+		    "no CA (tessera ca init creates one)");
+	else if (!col_text(stmt, 0, out->cert_pem, sizeof(out->cert_pem)) ||
+	    !col_text(stmt, 1, out->key_ref, sizeof(out->key_ref)) ||
+	    !col_text(stmt, 2, out->key_sealed, sizeof(out->key_sealed)) ||
+	    !col_text(stmt, 3, out->sha256, sizeof(out->sha256)))
+		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad CA row",
+		    sq(st)->path);
+	else
+		out->created_at = sqlite3_column_int64(stmt, 4);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum tsr_err
+sqlite_ca_insert(struct tsr_store *st, const struct tsr_carow *ca,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+
+	if ((rc = prep(st, sql_ca_insert, &stmt, why)) == TSR_OK &&
+	    (rc = bind_field(stmt, 1, ca->cert_pem, sizeof(ca->cert_pem),
+	    why)) == TSR_OK &&
+	    (rc = bind_field(stmt, 2, ca->key_ref, sizeof(ca->key_ref),
+	    why)) == TSR_OK &&
+	    (rc = bind_opt_field(stmt, 3, ca->key_sealed,
+	    sizeof(ca->key_sealed), why)) == TSR_OK &&
+	    (rc = bind_field(stmt, 4, ca->sha256, sizeof(ca->sha256),
+	    why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 5, ca->created_at, why)) == TSR_OK)
+		rc = run_write(st, stmt, "add CA", NULL, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_ERR_EXISTS)
+		rc = tsr_err_why(why, rc, "the store already has a CA");
+	return rc;
+}
+
+#define CERT_COLS "serial, client, not_before, not_after, sha256," \
+	" issued_at, revoked_at, reason, crl_reason"
+
+static const char sql_cert_insert[] =
+    "INSERT INTO certificates (" CERT_COLS ")"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+static const char sql_cert_get[] =
+    "SELECT " CERT_COLS " FROM certificates WHERE serial = ?1";
+static const char sql_cert_list[] =
+    "SELECT " CERT_COLS " FROM certificates"
+    " WHERE (?1 IS NULL OR client = ?1) AND not_after > ?2"
+    " AND (?3 = 0 OR not_after <= ?3) ORDER BY not_after, serial";
+static const char sql_cert_revoke[] =
+    "UPDATE certificates SET revoked_at = ?2, reason = ?3, crl_reason = ?4"
+    " WHERE serial = ?1 AND revoked_at IS NULL";
+static const char sql_cert_revoke_client[] =
+    "UPDATE certificates SET revoked_at = ?2, reason = ?3, crl_reason = ?4"
+    " WHERE client = ?1 AND revoked_at IS NULL AND not_after > ?2";
+static const char sql_cert_revoked[] =
+    "SELECT serial, revoked_at, crl_reason FROM certificates"
+    " WHERE revoked_at IS NOT NULL AND not_after > ?1 ORDER BY serial";
+static const char sql_cert_expiring[] =
+    "SELECT count(*) FROM certificates WHERE revoked_at IS NULL"
+    " AND not_after > ?1 AND not_after <= ?2";
+static const char sql_cert_exists[] =
+    "SELECT 1 FROM certificates WHERE serial = ?1";
+
+static enum tsr_err
+read_cert(sqlite3_stmt *stmt, void *row)
+{
+	struct tsr_certrow *c = row;
+
+	memset(c, 0, sizeof(*c));
+	if (!col_text(stmt, 0, c->serial, sizeof(c->serial)) ||
+	    !col_text(stmt, 1, c->client, sizeof(c->client)) ||
+	    !col_text(stmt, 4, c->sha256, sizeof(c->sha256)) ||
+	    !col_text(stmt, 7, c->reason, sizeof(c->reason)))
+		return TSR_ERR_DB;
+	c->not_before = sqlite3_column_int64(stmt, 2);
+	c->not_after = sqlite3_column_int64(stmt, 3);
+	c->issued_at = sqlite3_column_int64(stmt, 5);
+	c->revoked_at = col_time(stmt, 6);
+	c->crl_reason = sqlite3_column_int(stmt, 8);
+	return TSR_OK;
+}
+
+static enum tsr_err
+sqlite_cert_insert(struct tsr_store *st, const struct tsr_certrow *c,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	char b[SHOW_BUF];
+
+	if ((rc = prep(st, sql_cert_insert, &stmt, why)) == TSR_OK &&
+	    (rc = bind_field(stmt, 1, c->serial, sizeof(c->serial), why)) ==
+	    TSR_OK &&
+	    (rc = bind_field(stmt, 2, c->client, sizeof(c->client), why)) ==
+	    TSR_OK &&
+	    (rc = bind_int(stmt, 3, c->not_before, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 4, c->not_after, why)) == TSR_OK &&
+	    (rc = bind_field(stmt, 5, c->sha256, sizeof(c->sha256), why)) ==
+	    TSR_OK &&
+	    (rc = bind_int(stmt, 6, c->issued_at, why)) == TSR_OK &&
+	    (rc = bind_time(stmt, 7, c->revoked_at, why)) == TSR_OK &&
+	    (rc = bind_field(stmt, 8, c->reason, sizeof(c->reason), why)) ==
+	    TSR_OK &&
+	    (rc = bind_int(stmt, 9, c->crl_reason, why)) == TSR_OK)
+		rc = run_write(st, stmt, "add certificate", NULL, why);
+	sqlite3_finalize(stmt);
+	if (rc == TSR_ERR_EXISTS)
+		rc = tsr_err_why(why, rc, "certificate %s already recorded",
+		    show(c->serial, b));
+	return rc;
+}
+
+static enum tsr_err
+no_cert(const char *serial, struct tsr_why *why)
+{
+	char b[SHOW_BUF];
+
+	return tsr_err_why(why, TSR_ERR_NOT_FOUND, "no certificate %s",
+	    show(serial, b));
+}
+
+static enum tsr_err
+sqlite_cert_get(struct tsr_store *st, const char *serial,
+    struct tsr_certrow *out, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = prep(st, sql_cert_get, &stmt, why)) != TSR_OK ||
+	    (rc = bind_str(stmt, 1, serial, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read certificate", &found, why)) !=
+	    TSR_OK)
+		goto out;
+	if (!found)
+		rc = no_cert(serial, why);
+	else if ((rc = read_cert(stmt, out)) != TSR_OK)
+		rc = tsr_err_why(why, rc, "%s: bad certificate row",
+		    sq(st)->path);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum tsr_err
+sqlite_cert_list(struct tsr_store *st, const char *client, int64_t after,
+    int64_t before, struct tsr_certrow **out, size_t *out_n,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = prep(st, sql_cert_list, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, client, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 2, after, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 3, before, why)) == TSR_OK &&
+	    (rc = collect(st, stmt, sizeof(**out), read_cert, &rows, out_n,
+	    why)) == TSR_OK)
+		*out = rows;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+/* Bind the key, revoked_at, reason and CRL reason of a revocation. */
+static enum tsr_err
+bind_cert_revoke(sqlite3_stmt *stmt, const char *key, int64_t at,
+    const char *reason, int crl_reason, struct tsr_why *why)
+{
+	enum tsr_err rc;
+
+	if (reason == NULL)
+		reason = "";
+	if (strlen(reason) > TSR_MAX_REASON)
+		return tsr_err_why(why, TSR_ERR_TOO_LONG, "reason too long");
+	if ((rc = bind_str(stmt, 1, key, why)) != TSR_OK ||
+	    (rc = bind_int(stmt, 2, at, why)) != TSR_OK ||
+	    (rc = bind_str(stmt, 3, reason, why)) != TSR_OK)
+		return rc;
+	return bind_int(stmt, 4, crl_reason, why);
+}
+
+static enum tsr_err
+sqlite_cert_revoke(struct tsr_store *st, const char *serial, int64_t at,
+    const char *reason, int crl_reason, bool *changed, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+	bool found;
+
+	if (changed != NULL)
+		*changed = false;
+	if ((rc = prep(st, sql_cert_revoke, &stmt, why)) == TSR_OK &&
+	    (rc = bind_cert_revoke(stmt, serial, at, reason, crl_reason,
+	    why)) == TSR_OK)
+		rc = run_write(st, stmt, "revoke certificate", &changes, why);
+	sqlite3_finalize(stmt);
+	if (rc != TSR_OK)
+		return rc;
+	if (changes == 0) {
+		if ((rc = has_row(st, sql_cert_exists, serial, &found, why)) !=
+		    TSR_OK)
+			return rc;
+		if (!found)
+			return no_cert(serial, why);
+	}
+	if (changed != NULL)
+		*changed = changes > 0;
+	return TSR_OK;
+}
+
+static enum tsr_err
+sqlite_cert_revoke_client(struct tsr_store *st, const char *client,
+    int64_t at, const char *reason, int crl_reason, int *count,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if ((rc = prep(st, sql_cert_revoke_client, &stmt, why)) == TSR_OK &&
+	    (rc = bind_cert_revoke(stmt, client, at, reason, crl_reason,
+	    why)) == TSR_OK)
+		rc = run_write(st, stmt, "revoke certificates", &changes, why);
+	sqlite3_finalize(stmt);
+	if (count != NULL)
+		*count = rc == TSR_OK ? changes : 0;
+	return rc;
+}
+
+static enum tsr_err
+read_crlentry(sqlite3_stmt *stmt, void *row)
+{
+	struct tsr_crlentry *e = row;
+
+	if (!col_text(stmt, 0, e->serial, sizeof(e->serial)))
+		return TSR_ERR_DB;
+	e->revoked_at = sqlite3_column_int64(stmt, 1);
+	e->crl_reason = sqlite3_column_int(stmt, 2);
+	return TSR_OK;
+}
+
+static enum tsr_err
+sqlite_cert_revoked(struct tsr_store *st, int64_t now,
+    struct tsr_crlentry **out, size_t *out_n, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = prep(st, sql_cert_revoked, &stmt, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 1, now, why)) == TSR_OK &&
+	    (rc = collect(st, stmt, sizeof(**out), read_crlentry, &rows,
+	    out_n, why)) == TSR_OK)
+		*out = rows;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum tsr_err
+sqlite_cert_count_expiring(struct tsr_store *st, int64_t now, int64_t before,
+    int64_t *count, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+
+	*count = 0;
+	if ((rc = prep(st, sql_cert_expiring, &stmt, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 1, now, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 2, before, why)) == TSR_OK &&
+	    (rc = step_one(st, stmt, "count certificates", &found, why)) ==
+	    TSR_OK && found)
+		*count = sqlite3_column_int64(stmt, 0);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+#define ENROLL_COLS "id, client, secret_sha256, created_at, expires_at," \
+	" used_at"
+
+static const char sql_enroll_insert[] =
+    "INSERT INTO enroll_tokens (" ENROLL_COLS ")"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+static const char sql_enroll_live[] =
+    "SELECT " ENROLL_COLS " FROM enroll_tokens WHERE client = ?1"
+    " AND used_at IS NULL AND expires_at > ?2 ORDER BY created_at, id";
+static const char sql_enroll_use[] =
+    "UPDATE enroll_tokens SET used_at = ?2"
+    " WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2";
+static const char sql_enroll_exists[] =
+    "SELECT 1 FROM enroll_tokens WHERE id = ?1";
+
+static enum tsr_err
+read_enroll(sqlite3_stmt *stmt, void *row)
+{
+	struct tsr_enrollrow *e = row;
+
+	memset(e, 0, sizeof(*e));
+	if (!col_text(stmt, 0, e->id, sizeof(e->id)) ||
+	    !col_text(stmt, 1, e->client, sizeof(e->client)) ||
+	    !col_text(stmt, 2, e->secret_sha256, sizeof(e->secret_sha256)))
+		return TSR_ERR_DB;
+	e->created_at = sqlite3_column_int64(stmt, 3);
+	e->expires_at = sqlite3_column_int64(stmt, 4);
+	e->used_at = col_time(stmt, 5);
+	return TSR_OK;
+}
+
+static enum tsr_err
+sqlite_enroll_insert(struct tsr_store *st, const struct tsr_enrollrow *e,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+
+	if ((rc = prep(st, sql_enroll_insert, &stmt, why)) == TSR_OK &&
+	    (rc = bind_field(stmt, 1, e->id, sizeof(e->id), why)) == TSR_OK &&
+	    (rc = bind_field(stmt, 2, e->client, sizeof(e->client), why)) ==
+	    TSR_OK &&
+	    (rc = bind_field(stmt, 3, e->secret_sha256,
+	    sizeof(e->secret_sha256), why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 4, e->created_at, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 5, e->expires_at, why)) == TSR_OK &&
+	    (rc = bind_time(stmt, 6, e->used_at, why)) == TSR_OK)
+		rc = run_write(st, stmt, "add enrollment secret", NULL, why);
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum tsr_err
+sqlite_enroll_live(struct tsr_store *st, const char *client, int64_t now,
+    struct tsr_enrollrow **out, size_t *out_n, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	void *rows = NULL;
+	enum tsr_err rc;
+
+	*out = NULL;
+	*out_n = 0;
+	if ((rc = prep(st, sql_enroll_live, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, client, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 2, now, why)) == TSR_OK &&
+	    (rc = collect(st, stmt, sizeof(**out), read_enroll, &rows, out_n,
+	    why)) == TSR_OK)
+		*out = rows;
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum tsr_err
+sqlite_enroll_use(struct tsr_store *st, const char *id, int64_t now,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+	bool found;
+
+	if ((rc = prep(st, sql_enroll_use, &stmt, why)) == TSR_OK &&
+	    (rc = bind_str(stmt, 1, id, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 2, now, why)) == TSR_OK)
+		rc = run_write(st, stmt, "use enrollment secret", &changes,
+		    why);
+	sqlite3_finalize(stmt);
+	if (rc != TSR_OK || changes > 0)
+		return rc;
+	if ((rc = has_row(st, sql_enroll_exists, id, &found, why)) != TSR_OK)
+		return rc;
+	if (!found)
+		return tsr_err_why(why, TSR_ERR_NOT_FOUND,
+		    "no such enrollment secret");
+	return tsr_err_why(why, TSR_ERR_CONFLICT,
+	    "enrollment secret used or expired");
+}
+
+static const char sql_crl_get[] =
+    "SELECT crl_number, this_update, der FROM crl WHERE id = 1";
+static const char sql_crl_state[] =
+    "SELECT crl_number, this_update FROM crl WHERE id = 1";
+static const char sql_crl_put[] =
+    "INSERT INTO crl (id, crl_number, this_update, der) VALUES (1, ?1, ?2, ?3)"
+    " ON CONFLICT (id) DO UPDATE SET crl_number = excluded.crl_number,"
+    " this_update = excluded.this_update, der = excluded.der"
+    " WHERE excluded.crl_number > crl.crl_number";
+
+/* Largest CRL we read back (some 30 bytes an entry). */
+#define CRL_MAX_DER	(64 * 1024 * 1024)
+
+static enum tsr_err
+sqlite_crl_get(struct tsr_store *st, struct tsr_crlrow *out,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	const void *blob;
+	int len;
+	bool found;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = prep(st, sql_crl_get, &stmt, why)) != TSR_OK ||
+	    (rc = step_one(st, stmt, "read CRL", &found, why)) != TSR_OK)
+		goto out;
+	if (!found) {
+		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND, "no CRL yet");
+		goto out;
+	}
+	blob = sqlite3_column_blob(stmt, 2);
+	len = sqlite3_column_bytes(stmt, 2);
+	if (blob == NULL || len <= 0 || len > CRL_MAX_DER) {
+		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad CRL row",
+		    sq(st)->path);
+		goto out;
+	}
+	if ((out->der = malloc((size_t)len)) == NULL) {
+		rc = tsr_err_why(why, TSR_ERR_NOMEM, "CRL");
+		goto out;
+	}
+	memcpy(out->der, blob, (size_t)len);
+	out->der_len = (size_t)len;
+	out->number = sqlite3_column_int64(stmt, 0);
+	out->this_update = sqlite3_column_int64(stmt, 1);
+out:
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum tsr_err
+sqlite_crl_state(struct tsr_store *st, int64_t *number, int64_t *this_update,
+    struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	bool found;
+
+	*number = *this_update = 0;
+	if ((rc = prep(st, sql_crl_state, &stmt, why)) == TSR_OK &&
+	    (rc = step_one(st, stmt, "read CRL", &found, why)) == TSR_OK &&
+	    found) {
+		*number = sqlite3_column_int64(stmt, 0);
+		*this_update = sqlite3_column_int64(stmt, 1);
+	}
+	sqlite3_finalize(stmt);
+	return rc;
+}
+
+static enum tsr_err
+sqlite_crl_put(struct tsr_store *st, int64_t number, int64_t this_update,
+    const uint8_t *der, size_t der_len, struct tsr_why *why)
+{
+	sqlite3_stmt *stmt = NULL;
+	enum tsr_err rc;
+	int changes = 0;
+
+	if (der_len == 0 || der_len > CRL_MAX_DER)
+		return tsr_err_why(why, TSR_ERR_INVALID, "bad CRL size");
+	if ((rc = prep(st, sql_crl_put, &stmt, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 1, number, why)) == TSR_OK &&
+	    (rc = bind_int(stmt, 2, this_update, why)) == TSR_OK) {
+		if (sqlite3_bind_blob(stmt, 3, der, (int)der_len,
+		    SQLITE_STATIC) != SQLITE_OK)
+			rc = tsr_err_why(why, TSR_ERR_DB, "cannot bind CRL");
+		else
+			rc = run_write(st, stmt, "write CRL", &changes, why);
+	}
+	sqlite3_finalize(stmt);
+	if (rc == TSR_OK && changes == 0)
+		rc = tsr_err_why(why, TSR_ERR_CONFLICT,
+		    "a newer CRL was written first");
+	return rc;
+}
+
+
 /* --- the audit trail ---------------------------------------------- */
 
 #define AUDIT_COLS "at, event, peer, cert_sha256, cn, client, audience," \
@@ -1564,6 +2074,21 @@ const struct tsr_store_ops tsr_store_sqlite_ops = {
 	.revocation_add = sqlite_revocation_add,
 	.revocation_list = sqlite_revocation_list,
 	.revocation_purge = sqlite_revocation_purge,
+	.ca_get = sqlite_ca_get,
+	.ca_insert = sqlite_ca_insert,
+	.cert_insert = sqlite_cert_insert,
+	.cert_get = sqlite_cert_get,
+	.cert_list = sqlite_cert_list,
+	.cert_revoke = sqlite_cert_revoke,
+	.cert_revoke_client = sqlite_cert_revoke_client,
+	.cert_revoked = sqlite_cert_revoked,
+	.cert_count_expiring = sqlite_cert_count_expiring,
+	.enroll_insert = sqlite_enroll_insert,
+	.enroll_live = sqlite_enroll_live,
+	.enroll_use = sqlite_enroll_use,
+	.crl_get = sqlite_crl_get,
+	.crl_state = sqlite_crl_state,
+	.crl_put = sqlite_crl_put,
 	.audit_add = sqlite_audit_add,
 	.audit_list = sqlite_audit_list,
 	.audit_purge = sqlite_audit_purge,

@@ -362,3 +362,112 @@ tsr_store_audit_trim(struct tsr_store *st, int64_t max_rows,
 {
 	return st->ops->audit_trim(st, max_rows, trimmed, why);
 }
+
+enum tsr_err
+tsr_store_ca_get(
+    struct tsr_store *st, struct tsr_carow *out, struct tsr_why *why)
+{
+	return st->ops->ca_get(st, out, why);
+}
+
+enum tsr_err
+tsr_store_ca_insert(
+    struct tsr_store *st, const struct tsr_carow *ca, struct tsr_why *why)
+{
+	return st->ops->ca_insert(st, ca, why);
+}
+
+enum tsr_err
+tsr_store_cert_insert(
+    struct tsr_store *st, const struct tsr_certrow *c, struct tsr_why *why)
+{
+	return st->ops->cert_insert(st, c, why);
+}
+
+enum tsr_err
+tsr_store_cert_get(struct tsr_store *st, const char *serial,
+    struct tsr_certrow *out, struct tsr_why *why)
+{
+	return st->ops->cert_get(st, serial, out, why);
+}
+
+enum tsr_err
+tsr_store_cert_list(struct tsr_store *st, const char *client, int64_t after,
+    int64_t before, struct tsr_certrow **out, size_t *out_n,
+    struct tsr_why *why)
+{
+	return st->ops->cert_list(st, client, after, before, out, out_n, why);
+}
+
+enum tsr_err
+tsr_store_cert_revoke(struct tsr_store *st, const char *serial, int64_t at,
+    const char *reason, int crl_reason, bool *changed, struct tsr_why *why)
+{
+	return st->ops->cert_revoke(
+	    st, serial, at, reason, crl_reason, changed, why);
+}
+
+enum tsr_err
+tsr_store_cert_revoke_client(struct tsr_store *st, const char *client,
+    int64_t at, const char *reason, int crl_reason, int *count,
+    struct tsr_why *why)
+{
+	return st->ops->cert_revoke_client(
+	    st, client, at, reason, crl_reason, count, why);
+}
+
+enum tsr_err
+tsr_store_cert_revoked(struct tsr_store *st, int64_t now,
+    struct tsr_crlentry **out, size_t *out_n, struct tsr_why *why)
+{
+	return st->ops->cert_revoked(st, now, out, out_n, why);
+}
+
+enum tsr_err
+tsr_store_cert_count_expiring(struct tsr_store *st, int64_t now, int64_t before,
+    int64_t *count, struct tsr_why *why)
+{
+	return st->ops->cert_count_expiring(st, now, before, count, why);
+}
+
+enum tsr_err
+tsr_store_enroll_insert(
+    struct tsr_store *st, const struct tsr_enrollrow *e, struct tsr_why *why)
+{
+	return st->ops->enroll_insert(st, e, why);
+}
+
+enum tsr_err
+tsr_store_enroll_live(struct tsr_store *st, const char *client, int64_t now,
+    struct tsr_enrollrow **out, size_t *out_n, struct tsr_why *why)
+{
+	return st->ops->enroll_live(st, client, now, out, out_n, why);
+}
+
+enum tsr_err
+tsr_store_enroll_use(
+    struct tsr_store *st, const char *id, int64_t now, struct tsr_why *why)
+{
+	return st->ops->enroll_use(st, id, now, why);
+}
+
+enum tsr_err
+tsr_store_crl_get(
+    struct tsr_store *st, struct tsr_crlrow *out, struct tsr_why *why)
+{
+	return st->ops->crl_get(st, out, why);
+}
+
+enum tsr_err
+tsr_store_crl_put(struct tsr_store *st, int64_t number, int64_t this_update,
+    const uint8_t *der, size_t der_len, struct tsr_why *why)
+{
+	return st->ops->crl_put(st, number, this_update, der, der_len, why);
+}
+
+enum tsr_err
+tsr_store_crl_state(struct tsr_store *st, int64_t *number,
+    int64_t *this_update, struct tsr_why *why)
+{
+	return st->ops->crl_state(st, number, this_update, why);
+}

@@ -36,6 +36,7 @@ struct tsr_store_gens {
 	int64_t	policy;		/* clients, grants */
 	int64_t	keys;		/* signing keys */
 	int64_t	revocations;	/* the deny-list */
+	int64_t	certs;		/* the CA, certificate revocations, CRL */
 };
 
 /*
@@ -91,8 +92,8 @@ TSR_MUST_CHECK enum tsr_err tsr_store_generations(struct tsr_store *st,
  * Change notification, for engines that push changes (PostgreSQL's
  * LISTEN/NOTIFY).  tsr_store_listen turns st into a listening
  * connection (give it one of its own): *fd becomes readable whenever a
- * write to the policy, the keys or the deny-list has been committed, by
- * any process.  TSR_ERR_STATE when the engine cannot (SQLite: poll the
+ * write to the policy, the keys, the deny-list or the CA has been
+ * committed, by any process.  TSR_ERR_STATE when the engine cannot (SQLite: poll the
  * generations instead).  tsr_store_listen_drain never blocks: *areas gets
  * the TSR_STORE_AREA_* bits of what changed since the last drain (0 for
  * nothing); TSR_ERR_DB when the connection is lost, after which the
@@ -102,7 +103,8 @@ TSR_MUST_CHECK enum tsr_err tsr_store_generations(struct tsr_store *st,
 #define TSR_STORE_AREA_POLICY		0x1
 #define TSR_STORE_AREA_KEYS		0x2
 #define TSR_STORE_AREA_REVOCATIONS	0x4
-#define TSR_STORE_AREA_ALL		0x7
+#define TSR_STORE_AREA_CERTS		0x8
+#define TSR_STORE_AREA_ALL		0xf
 TSR_MUST_CHECK enum tsr_err tsr_store_listen(struct tsr_store *st, int *fd,
     struct tsr_why *why);
 TSR_MUST_CHECK enum tsr_err tsr_store_listen_drain(struct tsr_store *st,
@@ -196,6 +198,82 @@ TSR_MUST_CHECK enum tsr_err tsr_store_revocation_list(struct tsr_store *st,
 /* Drop entries with expires_at <= now; *purged (may be NULL) counts. */
 TSR_MUST_CHECK enum tsr_err tsr_store_revocation_purge(struct tsr_store *st,
     int64_t now, int *purged, struct tsr_why *why);
+
+/* --- the certificate authority (README, "Service certificates") -- */
+
+/* The CA row; NOT_FOUND when no CA was created. */
+TSR_MUST_CHECK enum tsr_err tsr_store_ca_get(struct tsr_store *st,
+    struct tsr_carow *out, struct tsr_why *why);
+
+/* EXISTS when the store already has a CA. */
+TSR_MUST_CHECK enum tsr_err tsr_store_ca_insert(struct tsr_store *st,
+    const struct tsr_carow *ca, struct tsr_why *why);
+
+/* Record an issued certificate.  EXISTS for a known serial. */
+TSR_MUST_CHECK enum tsr_err tsr_store_cert_insert(struct tsr_store *st,
+    const struct tsr_certrow *c, struct tsr_why *why);
+
+/* NOT_FOUND for an unknown serial. */
+TSR_MUST_CHECK enum tsr_err tsr_store_cert_get(struct tsr_store *st,
+    const char *serial, struct tsr_certrow *out, struct tsr_why *why);
+
+/* Certificates with after < not_after and, when before != 0,
+ * not_after <= before; client may be NULL.  Sorted by not_after, serial. */
+TSR_MUST_CHECK enum tsr_err tsr_store_cert_list(struct tsr_store *st,
+    const char *client, int64_t after, int64_t before,
+    struct tsr_certrow **out, size_t *out_n, struct tsr_why *why);
+
+/* Revoke one certificate; *changed (may be NULL) is false when it was
+ * already revoked.  NOT_FOUND for an unknown serial. */
+TSR_MUST_CHECK enum tsr_err tsr_store_cert_revoke(struct tsr_store *st,
+    const char *serial, int64_t at, const char *reason,
+    int crl_reason, bool *changed, struct tsr_why *why);
+
+/* Revoke every unrevoked certificate of client not expired at `at`;
+ * *count (may be NULL) says how many. */
+TSR_MUST_CHECK enum tsr_err tsr_store_cert_revoke_client(struct tsr_store *st,
+    const char *client, int64_t at,
+    const char *reason, int crl_reason, int *count, struct tsr_why *why);
+
+/* The CRL's entries: revoked certificates with not_after > now, sorted
+ * by serial. */
+TSR_MUST_CHECK enum tsr_err tsr_store_cert_revoked(struct tsr_store *st,
+    int64_t now, struct tsr_crlentry **out,
+    size_t *out_n, struct tsr_why *why);
+
+/* Unrevoked certificates with now < not_after <= before. */
+TSR_MUST_CHECK enum tsr_err tsr_store_cert_count_expiring(struct tsr_store *st,
+    int64_t now, int64_t before,
+    int64_t *count, struct tsr_why *why);
+
+/* Record an enrollment secret (its hash).  EXISTS for a known id. */
+TSR_MUST_CHECK enum tsr_err tsr_store_enroll_insert(struct tsr_store *st,
+    const struct tsr_enrollrow *e, struct tsr_why *why);
+
+/* The unused enrollment secrets of client that expire after now. */
+TSR_MUST_CHECK enum tsr_err tsr_store_enroll_live(struct tsr_store *st,
+    const char *client, int64_t now,
+    struct tsr_enrollrow **out, size_t *out_n, struct tsr_why *why);
+
+/* Spend the secret id: CONFLICT when it is used or expired at now
+ * (someone spent it first), NOT_FOUND when unknown. */
+TSR_MUST_CHECK enum tsr_err tsr_store_enroll_use(struct tsr_store *st,
+    const char *id, int64_t now, struct tsr_why *why);
+
+/* The current CRL (free out->der); NOT_FOUND before the first. */
+TSR_MUST_CHECK enum tsr_err tsr_store_crl_get(struct tsr_store *st,
+    struct tsr_crlrow *out, struct tsr_why *why);
+
+/* The current CRL's number and thisUpdate, without its DER (0 and 0
+ * before the first). */
+TSR_MUST_CHECK enum tsr_err tsr_store_crl_state(struct tsr_store *st,
+    int64_t *number, int64_t *this_update, struct tsr_why *why);
+
+/* Replace the CRL by a newer one: CONFLICT unless number is larger than
+ * the current CRL's (another writer won). */
+TSR_MUST_CHECK enum tsr_err tsr_store_crl_put(struct tsr_store *st,
+    int64_t number, int64_t this_update,
+    const uint8_t *der, size_t der_len, struct tsr_why *why);
 
 /* --- the audit trail ---------------------------------------------- */
 

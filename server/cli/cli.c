@@ -20,13 +20,19 @@ static const char usage_head[] =
 /* After the serve line(s). */
 static const char usage_text[] =
 "  migrate\n"
-"  client add NAME --cn CN [--description TEXT]\n"
+"  client add NAME --cn CN [--description TEXT] [--cert-ttl 24h]\n"
+"  client set NAME [--cert-ttl 24h] [--description TEXT]\n"
 "  client list | show NAME | enable NAME | disable NAME | remove NAME\n"
 "  grant add CLIENT AUDIENCE [--scope S]... [--ttl DURATION]\n"
 "  grant list [--client C] [--audience A]\n"
 "  grant remove CLIENT AUDIENCE\n"
 "  key list [--as-stored] | rotate | revoke KID | reseal\n"
 "  kek generate FILE\n"
+"  ca init [--cn NAME] [--ttl 10y] | ca show\n"
+"  cert issue CLIENT [--ttl 24h] [--out DIR]\n"
+"  cert enroll-token CLIENT [--ttl 1h]\n"
+"  cert list [--client C] [--expiring 7d]\n"
+"  cert revoke SERIAL | --client NAME [--reason TEXT]\n"
 "  policy export\n"
 "  policy apply FILE [--dry-run] [--prune]\n"
 "  token inspect [TOKEN]\n"
@@ -34,6 +40,8 @@ static const char usage_text[] =
 "  client revoke-tokens NAME [--reason TEXT]\n"
 "  revocation list [--include-expired]\n"
 "  audit [--since 1h] [--client C] [--audience A] [--outcome O] [--limit N]\n"
+"  agent --server URL --cert F --key F --ca F [--renew-at 0.66] [--exec CMD]\n"
+"        [--token-audience A --token-file F]\n"
 "\n"
 "Global options may stand before or after the command.\n"
 "  --db PATH|URI   database file, or a postgresql:// URI (TESSERA_DB,\n"
@@ -87,6 +95,14 @@ cli_keks(struct cli *c)
 	if ((rc = tsr_seal_keks_load(c->kek_list, &c->keks, &why)) != TSR_OK)
 		return cli_fail(rc, &why);
 	return CLI_EXIT_OK;
+}
+
+struct tsr_keyvault
+cli_vault(const struct cli *c)
+{
+	struct tsr_keyvault v = { c->key_dir, c->keks };
+
+	return v;
 }
 
 void

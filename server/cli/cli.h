@@ -14,6 +14,7 @@
 
 #include "args.h"
 #include "err.h"
+#include "keyvault.h"
 #include "store/store.h"
 
 #define CLI_EXIT_OK	0
@@ -74,6 +75,9 @@ int cli_open(const struct cli *c, struct tsr_store **st);
  * disk).  Prints and returns CLI_EXIT_ERR on failure.
  */
 int cli_keks(struct cli *c);
+/* Where c keeps private keys: its key directory, or sealed under its
+ * KEKs once cli_keks loaded them. */
+struct tsr_keyvault cli_vault(const struct cli *c);
 
 /* Free what the command loaded. */
 void cli_finish(struct cli *c);
@@ -116,6 +120,8 @@ json_t *cli_revocation_json(const void *row);
 
 int cli_migrate(struct cli *c, int argc, char **argv);
 int cli_client(struct cli *c, int argc, char **argv);
+int cli_ca(struct cli *c, int argc, char **argv);
+int cli_cert(struct cli *c, int argc, char **argv);
 int cli_grant(struct cli *c, int argc, char **argv);
 int cli_key(struct cli *c, int argc, char **argv);
 int cli_kek(struct cli *c, int argc, char **argv);
@@ -123,6 +129,7 @@ int cli_policy(struct cli *c, int argc, char **argv);
 int cli_token(struct cli *c, int argc, char **argv);
 int cli_audit(struct cli *c, int argc, char **argv);
 int cli_revocation(struct cli *c, int argc, char **argv);
+int cli_agent(struct cli *c, int argc, char **argv);
 int cli_client_revoke_tokens(struct cli *c, int argc, char **argv);
 
 #endif

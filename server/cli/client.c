@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "duration.h"
 #include "policy.h"
 #include "store/store.h"
 
@@ -17,18 +18,58 @@ client_json(const void *row)
 	    "created_at", (json_int_t)cl->created_at);
 }
 
+/* --cert-ttl: 0 when absent, else the checked lifetime or -1 after
+ * printing why not. */
+static int64_t
+cert_ttl_arg(const char *text)
+{
+	struct tsr_why why = { "" };
+	int64_t ttl = 0;
+	enum tsr_err rc;
+
+	if (text == NULL)
+		return 0;
+	if ((rc = tsr_duration_parse(text, &ttl, &why)) != TSR_OK ||
+	    (rc = tsr_policy_check_cert_ttl(ttl, &why)) != TSR_OK) {
+		(void)cli_fail(rc, &why);
+		return -1;
+	}
+	return ttl;
+}
+
+/* Add the client and set its certificate lifetime, both or neither. */
+static enum tsr_err
+client_add_tx(struct tsr_store *st, const char *name, const char *cn,
+    const char *desc, int64_t cert_ttl, struct tsr_why *why)
+{
+	int64_t now = (int64_t)time(NULL);
+	enum tsr_err rc;
+
+	if ((rc = tsr_store_begin(st, TSR_TX_WRITE, why)) != TSR_OK)
+		return rc;
+	if ((rc = tsr_policy_client_add(st, name, cn, desc, now, why)) !=
+	    TSR_OK || (cert_ttl != 0 && (rc = tsr_policy_client_set(st, name,
+	    cert_ttl, NULL, now, why)) != TSR_OK)) {
+		tsr_store_rollback(st);
+		return rc;
+	}
+	return tsr_store_commit(st, why);
+}
+
 static int
 client_add(struct cli *c, int argc, char **argv)
 {
-	const char *cn = NULL, *desc = "";
+	const char *cn = NULL, *desc = "", *ttl_text = NULL;
 	struct args_opt opts[] = {
 		{ .name = "cn", .value = &cn },
 		{ .name = "description", .value = &desc },
+		{ .name = "cert-ttl", .value = &ttl_text },
 		{ .name = NULL },
 	};
 	struct tsr_why why = { "" };
 	struct tsr_store *st = NULL;
 	enum tsr_err rc;
+	int64_t cert_ttl;
 	int ex;
 
 	if ((ex = cli_parse(c, argc, argv, opts, 3, 3)) != 0)
@@ -38,10 +79,11 @@ client_add(struct cli *c, int argc, char **argv)
 		cli_usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
+	if ((cert_ttl = cert_ttl_arg(ttl_text)) < 0)
+		return CLI_EXIT_ERR;
 	if ((ex = cli_open(c, &st)) != 0)
 		return ex;
-	rc = tsr_policy_client_add(st, c->words[2], cn, desc, time(NULL),
-	    &why);
+	rc = client_add_tx(st, c->words[2], cn, desc, cert_ttl, &why);
 	tsr_store_close(st);
 	if (rc != TSR_OK)
 		return cli_fail(rc, &why);
@@ -98,6 +140,7 @@ client_show(struct cli *c, int argc, char **argv)
 	struct tsr_store *st = NULL;
 	struct tsr_client cl;
 	struct tsr_grant *gs = NULL;
+	char ttl[TSR_DURATION_BUF];
 	size_t n = 0, i;
 	enum tsr_err rc;
 	json_t *doc, *arr;
@@ -114,18 +157,59 @@ client_show(struct cli *c, int argc, char **argv)
 		return cli_fail(rc, &why);
 	if (!c->json) {
 		client_table(&cl, 1);
-		putchar('\n');
+		tsr_duration_format(tsr_client_cert_ttl(&cl), ttl);
+		printf("certificate lifetime %s\n\n", ttl);
 		cli_grant_table(gs, n);
 		free(gs);
 		return CLI_EXIT_OK;
 	}
 	doc = client_json(&cl);
+	json_object_set_new(doc, "cert_ttl_s",
+	    json_integer(tsr_client_cert_ttl(&cl)));
 	arr = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(arr, cli_grant_json(&gs[i]));
 	free(gs);
 	json_object_set_new(doc, "grants", arr);
 	return cli_print_json(doc);
+}
+
+static int
+client_set(struct cli *c, int argc, char **argv)
+{
+	const char *desc = NULL, *ttl_text = NULL;
+	struct args_opt opts[] = {
+		{ .name = "description", .value = &desc },
+		{ .name = "cert-ttl", .value = &ttl_text },
+		{ .name = NULL },
+	};
+	struct tsr_why why = { "" };
+	struct tsr_store *st = NULL;
+	enum tsr_err rc;
+	int64_t cert_ttl;
+	int ex;
+
+	if ((ex = cli_parse(c, argc, argv, opts, 3, 3)) != 0)
+		return ex;
+	if (desc == NULL && ttl_text == NULL) {
+		fprintf(stderr, "tessera: client set needs --cert-ttl or "
+		    "--description\n");
+		return CLI_EXIT_USAGE;
+	}
+	if ((cert_ttl = cert_ttl_arg(ttl_text)) < 0)
+		return CLI_EXIT_ERR;
+	if ((ex = cli_open(c, &st)) != 0)
+		return ex;
+	rc = tsr_policy_client_set(st, c->words[2], cert_ttl, desc,
+	    (int64_t)time(NULL), &why);
+	tsr_store_close(st);
+	if (rc != TSR_OK)
+		return cli_fail(rc, &why);
+	if (c->json)
+		return cli_print_json(json_pack("{s:s,s:s}", "client",
+		    c->words[2], "done", "set"));
+	printf("client %s changed\n", c->words[2]);
+	return CLI_EXIT_OK;
 }
 
 /* enable, disable, remove: one client name, one verb. */
@@ -162,7 +246,8 @@ int
 cli_client(struct cli *c, int argc, char **argv)
 {
 	static const struct cli_verb verbs[] = {
-		{ "add", client_add }, { "list", client_list },
+		{ "add", client_add }, { "set", client_set },
+		{ "list", client_list },
 		{ "show", client_show }, { "enable", client_change },
 		{ "disable", client_change }, { "remove", client_change },
 		{ "revoke-tokens", cli_client_revoke_tokens },

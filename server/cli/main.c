@@ -26,10 +26,13 @@ main(int argc, char **argv)
 		{ "grant", cli_grant },
 		{ "key", cli_key },
 		{ "kek", cli_kek },
+		{ "ca", cli_ca },
+		{ "cert", cli_cert },
 		{ "policy", cli_policy },
 		{ "token", cli_token },
 		{ "audit", cli_audit },
 		{ "revocation", cli_revocation },
+		{ "agent", cli_agent },
 		{ "help", help },
 		{ NULL, NULL },
 	};

@@ -79,8 +79,8 @@ parse_vals(struct serve_vals *v)
 		if (v->text[i] == NULL)
 			v->text[i] = o->dflt;
 		if (o->required && v->text[i] == NULL) {
-			fprintf(stderr, "tessera: serve needs --tls-cert, "
-			    "--tls-key and --client-ca\n");
+			fprintf(stderr, "tessera: serve needs --tls-cert and "
+			    "--tls-key\n");
 			return -1;
 		}
 	}
@@ -169,7 +169,7 @@ make_config(struct serve_vals *v, struct daemon_config *cfg, char *addr,
 	if (v->text[O_THREADS] != NULL)
 		threads = (long)v->num[O_THREADS];
 	cfg->tls = (struct tls_files){ v->text[O_CERT], v->text[O_KEY],
-	    v->text[O_CA], v->text[O_CRL] };
+	    v->text[O_CA], v->text[O_CRL], NULL, NULL };
 	if (v->text[O_ISSUER] != NULL)
 		(void)snprintf(cfg->issuer, sizeof(cfg->issuer), "%s",
 		    v->text[O_ISSUER]);

@@ -14,7 +14,7 @@ const struct serve_opt serve_opts[O_N] = {
 	[O_LISTEN] = { "listen", "ADDR:PORT", "127.0.0.1:8443", SERVE_TEXT },
 	[O_CERT] = { "tls-cert", "F", NULL, SERVE_TEXT, .required = true },
 	[O_KEY] = { "tls-key", "F", NULL, SERVE_TEXT, .required = true },
-	[O_CA] = { "client-ca", "F", NULL, SERVE_TEXT, .required = true },
+	[O_CA] = { "client-ca", "F", NULL, SERVE_TEXT },
 	[O_CRL] = { "client-crl", "F", NULL, SERVE_TEXT },
 	[O_ISSUER] = { "issuer", "URL", NULL, SERVE_TEXT },
 	[O_TTL] = { "token-ttl", NULL, "5m", SERVE_DURATION },

@@ -24,6 +24,7 @@
 #include "auditq.h"
 #include "conn.h"
 #include "http.h"
+#include "issuer.h"
 #include "key.h"
 #include "keyring.h"
 #include "log.h"
@@ -172,7 +173,79 @@ struct loop {
 	atomic_bool	 tend_busy;
 	time_t		 tend_now;
 	time_t		 last_ensure;
+	/* The store's CA and CRL as the TLS trust was last built with. */
+	char		*own_ca_pem;
+	char		*own_crl_pem;
 };
+
+/* Copy the published CA view's PEMs into l; *ca_changed says whether
+ * the CA certificate itself changed (the listener must restart to name
+ * it in its certificate requests). */
+static void
+own_trust_update(struct loop *l, bool *ca_changed)
+{
+	const struct est_view *v;
+	struct snap *ref;
+	char *ca = NULL, *crl = NULL;
+
+	*ca_changed = false;
+	if ((v = server_ca_acquire(l->s, &ref)) != NULL) {
+		ca = strdup(v->ca_pem);
+		crl = v->crl_pem != NULL ? strdup(v->crl_pem) : NULL;
+	}
+	server_release(ref);
+	if (v != NULL && (ca == NULL || (v->crl_pem != NULL && crl == NULL))) {
+		free(ca);
+		free(crl);
+		return;			/* out of memory: keep the old */
+	}
+	*ca_changed = (ca == NULL) != (l->own_ca_pem == NULL) ||
+	    (ca != NULL && strcmp(ca, l->own_ca_pem) != 0);
+	free(l->own_ca_pem);
+	free(l->own_crl_pem);
+	l->own_ca_pem = ca;
+	l->own_crl_pem = crl;
+}
+
+/* The TLS credentials from the files and the store's CA. */
+static int
+creds_load(struct loop *l, struct tls_creds **out, char *err, size_t len)
+{
+	struct tls_files f = l->s->cfg.tls;
+
+	f.own_ca_pem = l->own_ca_pem;
+	f.own_crl_pem = l->own_crl_pem;
+	return tls_creds_load(&f, out, err, len);
+}
+
+static void reload_tls(struct loop *l);
+
+/* The CA, its CRL or a certificate's revocation changed: publish the CA
+ * view and trust it, so a revoked certificate is refused at once. */
+static int
+certs_reload(struct loop *l, struct tsr_store *st)
+{
+	struct tls_creds *creds;
+	struct snap *sn;
+	char err[512];
+	bool ca_changed;
+
+	if (server_ca_load(l->s, st) != 0)
+		return -1;
+	own_trust_update(l, &ca_changed);
+	if (ca_changed) {
+		reload_tls(l);
+		return 0;
+	}
+	if (creds_load(l, &creds, err, sizeof(err)) != 0) {
+		log_warnx("cannot trust the new CRL: %s", err);
+		return -1;
+	}
+	if ((sn = server_creds_wrap(creds)) == NULL)
+		return -1;
+	server_creds_publish(l->s, sn);
+	return 0;
+}
 
 /* Reload the snapshots whose counters moved; -1 when a load failed. */
 static int
@@ -195,6 +268,12 @@ refresh(struct loop *l, struct tsr_store *st, const struct tsr_store_gens *g)
 	if (g->revocations != l->gens.revocations) {
 		if (server_deny_load(l->s, st) == 0)
 			l->gens.revocations = g->revocations;
+		else
+			ret = -1;
+	}
+	if (g->certs != l->gens.certs) {
+		if (certs_reload(l, st) == 0)
+			l->gens.certs = g->certs;
 		else
 			ret = -1;
 	}
@@ -257,6 +336,7 @@ listen_again(struct loop *l)
 		return;
 	log_info("listener: listening for changes again; full reload");
 	l->gens.policy = l->gens.keys = l->gens.revocations = -1;
+	l->gens.certs = -1;
 	l->next_poll_ms = 0;
 }
 
@@ -335,6 +415,28 @@ rotate_if_due(struct loop *l, time_t now)
 	return rc == TSR_OK;
 }
 
+/* Sign the CRL again when it is TSR_ISSUER_CRL_REFRESH old (of several
+ * servers one wins), and count the certificates about to expire. */
+static void
+tend_certs(struct loop *l, time_t now)
+{
+	const struct est_view *v;
+	struct tsr_why why = { "" };
+	struct snap *ref;
+	int64_t n = 0;
+
+	if ((v = server_ca_acquire(l->s, &ref)) != NULL &&
+	    (v->crl_der == NULL ||
+	    now - v->crl_this_update >= TSR_ISSUER_CRL_REFRESH) &&
+	    tsr_issuer_crl_refresh(l->tend_st, v->ca, now, true, &why) !=
+	    TSR_OK)
+		log_warnx("cannot sign the CRL: %s", why.msg);
+	server_release(ref);
+	if (tsr_store_cert_count_expiring(l->tend_st, now, now + 7 * 86400,
+	    &n, NULL) == TSR_OK)
+		atomic_store(&l->s->certs_expiring, n);
+}
+
 /* Expire retired keys, repair the key set, purge old rows. */
 static bool
 upkeep_if_due(struct loop *l, time_t now)
@@ -348,6 +450,7 @@ upkeep_if_due(struct loop *l, time_t now)
 		return false;
 	l->last_ensure = now;
 	purge_old(l, now);
+	tend_certs(l, now);
 	rc = tsr_keyring_ensure(l->tend_st, &o, now, &rep, &why);
 	if (rc == TSR_OK)
 		report_keys(&rep);
@@ -429,7 +532,7 @@ reload_tls(struct loop *l)
 	char err[512];
 	int fd;
 
-	if (tls_creds_load(&l->s->cfg.tls, &creds, err, sizeof(err)) != 0) {
+	if (creds_load(l, &creds, err, sizeof(err)) != 0) {
 		log_warnx("TLS reload failed, keeping the old credentials: %s",
 		    err);
 		return;
@@ -584,6 +687,7 @@ open_store(struct server *s, struct loop *l)
 	if (conn_open(&l->poll, dsn, "poller", &why) != TSR_OK ||
 	    conn_open(&l->tend, dsn, "key upkeep", &why) != TSR_OK ||
 	    revoker_open(&s->revoker, dsn, &why) != TSR_OK ||
+	    est_db_open(&s->est_db, dsn, &why) != TSR_OK ||
 	    tsr_store_migrate(l->poll.st, NULL, &why) != TSR_OK ||
 	    conn_open(&l->lconn, dsn, "listener", &why) != TSR_OK) {
 		log_warnx("%s", why.msg);
@@ -633,15 +737,25 @@ write_port_file(const char *path, unsigned port)
 	return 0;
 }
 
+/* The store, the TLS trust (which needs the store's CA), the keys and
+ * the policy, then the listener. */
 static int
 start(struct server *s, struct loop *l)
 {
 	struct tls_creds *creds;
 	struct snap *sn;
 	char err[512];
+	bool changed;
 	int fd;
 
-	if (tls_creds_load(&s->cfg.tls, &creds, err, sizeof(err)) != 0) {
+	if (open_store(s, l) != 0)
+		return -1;
+	/* The CA before the TLS trust, which names it; a bad TLS file is
+	 * still refused before the keys and the policy are touched. */
+	if (server_ca_load(s, l->poll.st) != 0)
+		return -1;
+	own_trust_update(l, &changed);
+	if (creds_load(l, &creds, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tessera: TLS: %s\n", err);
 		return -1;
 	}
@@ -650,7 +764,7 @@ start(struct server *s, struct loop *l)
 	server_creds_publish(s, sn);
 	tls_creds_log(creds);
 	watch_open(&l->watch, &s->cfg.tls);
-	if (open_store(s, l) != 0 || prepare_store(s, l->poll.st) != 0 ||
+	if (prepare_store(s, l->poll.st) != 0 ||
 	    (fd = open_listener(&s->cfg)) < 0)
 		return -1;
 	if (s->cfg.issuer[0] == '\0')
@@ -705,6 +819,8 @@ daemon_run(const struct daemon_config *cfg)
 	conn_close(&l.poll);
 	conn_close(&l.tend);
 	conn_close(&l.lconn);
+	free(l.own_ca_pem);
+	free(l.own_crl_pem);
 	metrics_destroy(s.metrics);
 	ratelimit_destroy(s.ratelimit);
 	ratelimit_destroy(s.anon_limit);

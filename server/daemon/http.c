@@ -20,6 +20,7 @@
 
 #include "denylist.h"
 #include "esc.h"
+#include "est.h"
 #include "form.h"
 #include "guard.h"
 #include "log.h"
@@ -59,6 +60,10 @@ enum route {
 	ROUTE_DISCOVERY,
 	ROUTE_HEALTHZ,
 	ROUTE_METRICS,
+	ROUTE_EST_CACERTS,
+	ROUTE_EST_ENROLL,
+	ROUTE_EST_REENROLL,
+	ROUTE_CRL,
 };
 
 static const struct {
@@ -77,6 +82,12 @@ static const struct {
 	    "discovery" },
 	{ "/healthz", ROUTE_HEALTHZ, false, "healthz" },
 	{ "/metrics", ROUTE_METRICS, false, "metrics" },
+	{ "/.well-known/est/cacerts", ROUTE_EST_CACERTS, false, "cacerts" },
+	{ "/.well-known/est/simpleenroll", ROUTE_EST_ENROLL, true,
+	    "simpleenroll" },
+	{ "/.well-known/est/simplereenroll", ROUTE_EST_REENROLL, true,
+	    "simplereenroll" },
+	{ "/crl", ROUTE_CRL, false, "crl" },
 };
 
 /* One request, kept by libmicrohttpd between calls. */
@@ -258,6 +269,7 @@ sample_gauges(struct server *s, struct metrics_gauges *g)
 	}
 	if ((dl = server_deny_acquire(s, &ds)) != NULL)
 		g->denylist_entries = (int64_t)tsr_denylist_size(dl);
+	g->certs_expiring_7d = atomic_load(&s->certs_expiring);
 	if (s->audit != NULL) {
 		struct tsr_audit_stats qs;
 
@@ -507,6 +519,11 @@ peer_identity(struct http *h, struct MHD_Connection *conn,
 	} else if (ci != NULL && creds != NULL) {
 		rq->peer_ok = tls_verify_peer(creds, ci->tls_session,
 		    peer, &rq->peer_reason) == 0;
+		if (rq->peer_ok && peer->valid_until - now < 86400)
+			log_info("client certificate cn=%s serial=%s sha256=%s "
+			    "expires within a day (in %llds)", peer->cn,
+			    peer->serial, peer->sha256_hex,
+			    (long long)(peer->valid_until - now));
 		if (n > 0 && conn_remember(cc, cs, &der[0], rq, now))
 			return;		/* the context took the reference */
 	}
@@ -570,7 +587,7 @@ count_outcome(struct metrics *m, enum route route,
 		    orp->error ? NULL : orp->audience);
 	else if (route == ROUTE_REVOKE)
 		metrics_revocation(m, orp->outcome);
-	else
+	else if (route == ROUTE_INTROSPECT)
 		metrics_introspection(m, orp->outcome);
 }
 
@@ -642,6 +659,63 @@ serve_oauth(struct http *h, struct MHD_Connection *conn, struct req *rq,
 	count_outcome(h->s->metrics, routes[rq->route].route, &orp);
 	ret = send_reply(conn, &r);
 	free(orp.body);
+	return ret;
+}
+
+/* The CA's endpoints (est.c): EST and the CRL. */
+static enum MHD_Result
+serve_est(struct http *h, struct MHD_Connection *conn, struct req *rq)
+{
+	enum route route = routes[rq->route].route;
+	struct oauth_request orq;
+	struct est_answer a;
+	struct est_call c;
+	struct tls_peer peer;
+	struct MHD_Response *resp;
+	char addr[64];
+	enum MHD_Result ret;
+
+	memset(&c, 0, sizeof(c));
+	if (route == ROUTE_EST_CACERTS)
+		est_cacerts(h->s, &a);
+	else if (route == ROUTE_CRL)
+		est_crl(h->s, MHD_lookup_connection_value_n(conn,
+		    MHD_GET_ARGUMENT_KIND, "pem", 3, NULL, NULL) == MHD_YES,
+		    &a);
+	else {
+		memset(&orq, 0, sizeof(orq));
+		peer_identity(h, conn, &orq, &peer);
+		peer_address(conn, addr, sizeof(addr));
+		c.authorization = MHD_lookup_connection_value(conn,
+		    MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+		c.body = rq->body ? rq->body : "";
+		c.body_len = rq->body_len;
+		c.peer = &peer;
+		c.peer_ok = orq.peer_ok;
+		c.peer_reason = orq.peer_reason;
+		c.address = addr;
+		est_enroll(h->s, &c, route == ROUTE_EST_REENROLL, &a);
+	}
+	rq->status = a.body != NULL ? a.status : 500;
+	(void)snprintf(rq->client, sizeof(rq->client), "%s", a.client);
+	resp = MHD_create_response_from_buffer(a.body_len,
+	    a.body ? a.body : "", MHD_RESPMEM_MUST_COPY);
+	free(a.body);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    a.content_type ? a.content_type : "text/plain");
+	if (a.base64)
+		MHD_add_response_header(resp, "Content-Transfer-Encoding",
+		    "base64");
+	if (a.challenge)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Basic realm=\"tessera EST\"");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    route == ROUTE_CRL || route == ROUTE_EST_CACERTS ? "max-age=60" :
+	    "no-store");
+	ret = MHD_queue_response(conn, rq->status, resp);
+	MHD_destroy_response(resp);
 	return ret;
 }
 
@@ -769,6 +843,11 @@ dispatch(struct http *h, struct MHD_Connection *conn, struct req *rq)
 		return serve_healthz(h, conn, &rq->status);
 	case ROUTE_METRICS:
 		return serve_metrics(h, conn, &rq->status);
+	case ROUTE_EST_CACERTS:
+	case ROUTE_EST_ENROLL:
+	case ROUTE_EST_REENROLL:
+	case ROUTE_CRL:
+		return serve_est(h, conn, rq);
 	default:
 		return answer_static(conn, rq, 404, "{\"error\":\"not_found\"}",
 		    NULL);

@@ -342,6 +342,9 @@ metrics_render(struct metrics *m, const struct metrics_gauges *g,
 		    "(negative once stale).", (long long)g->crl_next_update_s);
 	render_gauge(f, "tessera_denylist_entries", "Live deny-list entries.",
 	    (long long)g->denylist_entries);
+	render_gauge(f, "tessera_certificates_expiring_7d",
+	    "Issued client certificates, not revoked, expiring within 7 days.",
+	    (long long)g->certs_expiring_7d);
 	render_audit(f, m, g);
 	render_gauge(f, "tessera_database_up", "1 when the database answers "
 	    "reads and writes.", g->db_ok);

@@ -49,6 +49,7 @@ struct metrics_gauges {
 	int64_t	 crl_next_update_s;	/* negative once stale */
 	int	 has_crl_next_update;
 	int64_t	 denylist_entries;
+	int64_t	 certs_expiring_7d;	/* unrevoked, expiring within 7 d */
 	uint64_t audit_dropped;
 	uint64_t audit_waits;
 	uint64_t audit_depth;

@@ -18,6 +18,7 @@
 #include "audit.h"
 #include "daemon.h"
 #include "health.h"
+#include "est.h"
 #include "keyring.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -46,6 +47,9 @@ struct server {
 	struct snap_slot	 deny;		/* struct tsr_denylist */
 	pthread_mutex_t		 deny_mu;	/* orders deny-list publishing:
 						 * a reload, then additions */
+	struct snap_slot	 ca;		/* struct est_view */
+	struct est_db		 est_db;	/* issuance writes here */
+	atomic_llong		 certs_expiring;	/* within 7 days */
 	struct tsr_audit_queue	*audit;
 	struct metrics		*metrics;
 	struct ratelimit	*ratelimit;	/* NULL: no limit */
@@ -72,6 +76,10 @@ const struct tls_creds *server_creds_acquire(struct server *s,
     struct snap **ref);
 const struct tsr_denylist *server_deny_acquire(struct server *s,
     struct snap **ref);
+/* NULL when the store has no CA. */
+const struct est_view *server_ca_acquire(struct server *s,
+    struct snap **ref);
+
 /* Drop a reference from an acquire; NULL-safe. */
 void server_release(struct snap *ref);
 
@@ -80,6 +88,8 @@ void server_release(struct snap *ref);
 int server_policy_load(struct server *s, struct tsr_store *st);
 int server_keys_load(struct server *s, struct tsr_store *st);
 int server_deny_load(struct server *s, struct tsr_store *st);
+/* The CA view (est.h); with no CA in the store, none is published. */
+int server_ca_load(struct server *s, struct tsr_store *st);
 
 /*
  * TLS credentials are published in two steps, so that a reload can start

@@ -199,9 +199,10 @@ check_crls(struct tls_creds *c, const char *ca_path, size_t ca_len,
 	return rc;
 }
 
+/* The --client-ca bundle and its --client-crl. */
 static int
-load_trust(struct tls_creds *c, const struct tls_files *f, size_t ca_len,
-    char *err, size_t err_len)
+load_file_trust(struct tls_creds *c, const struct tls_files *f,
+    size_t ca_len, char *err, size_t err_len)
 {
 	gnutls_datum_t ca = { (unsigned char *)c->ca_pem, (unsigned)ca_len };
 	gnutls_datum_t crl = { NULL, 0 };
@@ -209,8 +210,6 @@ load_trust(struct tls_creds *c, const struct tls_files *f, size_t ca_len,
 	size_t crl_len = 0;
 	int ret = -1;
 
-	if (gnutls_x509_trust_list_init(&c->trust, 0) < 0)
-		return -1;
 	if (f->crl != NULL) {
 		if ((crl_pem = read_file(f->crl, &crl_len, err, err_len)) ==
 		    NULL)
@@ -244,12 +243,80 @@ out:
 	return ret < 0 ? -1 : 0;
 }
 
+/* The store's CA and the CRL it signed (tsr_issuer keeps both). */
+static int
+load_own_trust(struct tls_creds *c, const struct tls_files *f, char *err,
+    size_t err_len)
+{
+	gnutls_datum_t ca = { (unsigned char *)f->own_ca_pem,
+	    (unsigned)strlen(f->own_ca_pem) };
+	gnutls_datum_t crl = { (unsigned char *)f->own_crl_pem,
+	    f->own_crl_pem ? (unsigned)strlen(f->own_crl_pem) : 0 };
+	int ret;
+
+	ret = gnutls_x509_trust_list_add_trust_mem(c->trust, &ca, NULL,
+	    GNUTLS_X509_FMT_PEM, 0, 0);
+	if (ret > 0 && f->own_crl_pem != NULL)
+		ret = gnutls_x509_trust_list_add_trust_mem(c->trust, NULL, &crl,
+		    GNUTLS_X509_FMT_PEM, 0, 0);
+	if (ret < 0 || (ret == 0 && f->own_crl_pem == NULL)) {
+		snprintf(err, err_len, "the store's CA: %s", ret < 0 ?
+		    gnutls_strerror(ret) : "no certificate");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load_trust(struct tls_creds *c, const struct tls_files *f, size_t file_len,
+    char *err, size_t err_len)
+{
+	if (gnutls_x509_trust_list_init(&c->trust, 0) < 0)
+		return -1;
+	if (f->ca != NULL && load_file_trust(c, f, file_len, err, err_len) != 0)
+		return -1;
+	if (f->own_ca_pem != NULL && load_own_trust(c, f, err, err_len) != 0)
+		return -1;
+	return 0;
+}
+
+/* The client CA bundle file, then the store's CA: one PEM text, the
+ * list of CAs libmicrohttpd names when it asks for a certificate. */
+static int
+read_cas(struct tls_creds *c, const struct tls_files *f, size_t *file_len,
+    size_t *all_len, char *err, size_t err_len)
+{
+	size_t own = f->own_ca_pem ? strlen(f->own_ca_pem) : 0;
+	char *all;
+
+	*file_len = 0;
+	if (f->ca == NULL && own == 0) {
+		snprintf(err, err_len, "no client CA: give --client-ca or "
+		    "create one with tessera ca init");
+		return -1;
+	}
+	if (f->ca != NULL &&
+	    (c->ca_pem = read_file(f->ca, file_len, err, err_len)) == NULL)
+		return -1;
+	if (own == 0) {
+		*all_len = *file_len;
+		return 0;
+	}
+	if ((all = realloc(c->ca_pem, *file_len + own + 2)) == NULL)
+		return -1;
+	all[*file_len] = '\n';
+	memcpy(all + *file_len + 1, f->own_ca_pem, own + 1);
+	c->ca_pem = all;
+	*all_len = *file_len + 1 + own;
+	return 0;
+}
+
 int
 tls_creds_load(const struct tls_files *f, struct tls_creds **out, char *err,
     size_t err_len)
 {
 	struct tls_creds *c;
-	size_t cert_len = 0, key_len = 0, ca_len = 0;
+	size_t cert_len = 0, key_len = 0, ca_len = 0, all_len = 0;
 
 	*out = NULL;
 	snprintf(err, err_len, "out of memory");
@@ -258,10 +325,11 @@ tls_creds_load(const struct tls_files *f, struct tls_creds **out, char *err,
 	if ((c->cert_pem = read_file(f->cert, &cert_len, err, err_len)) ==
 	    NULL ||
 	    (c->key_pem = read_file(f->key, &key_len, err, err_len)) == NULL ||
-	    (c->ca_pem = read_file(f->ca, &ca_len, err, err_len)) == NULL ||
+	    read_cas(c, f, &ca_len, &all_len, err, err_len) != 0 ||
 	    check_cert(c, f->cert, cert_len, err, err_len) != 0 ||
 	    check_pair(c, f, cert_len, key_len, err, err_len) != 0 ||
-	    describe_ca(c, f->ca, ca_len, err, err_len) != 0 ||
+	    describe_ca(c, f->ca ? f->ca : "the store's CA", all_len, err,
+	    err_len) != 0 ||
 	    load_trust(c, f, ca_len, err, err_len) != 0) {
 		tls_creds_free(c);
 		return -1;
@@ -438,6 +506,24 @@ peer_policy(gnutls_x509_crt_t leaf, const char **reason)
 	return 0;
 }
 
+/* The leaf's serial as the CA's inventory writes it; "" if too long. */
+static void
+leaf_serial(gnutls_x509_crt_t leaf, struct tls_peer *peer)
+{
+	static const char d[] = "0123456789abcdef";
+	unsigned char raw[TSR_MAX_SERIAL / 2];
+	size_t len = sizeof(raw), i;
+
+	peer->serial[0] = '\0';
+	if (gnutls_x509_crt_get_serial(leaf, raw, &len) < 0)
+		return;
+	for (i = 0; i < len; i++) {
+		peer->serial[2 * i] = d[raw[i] >> 4];
+		peer->serial[2 * i + 1] = d[raw[i] & 15];
+	}
+	peer->serial[2 * len] = '\0';
+}
+
 int
 tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
     struct tls_peer *peer, const char **reason)
@@ -489,6 +575,7 @@ tls_verify_peer(const struct tls_creds *c, gnutls_session_t session,
 	    peer_cn(chain[0], peer, reason) != 0)
 		goto out;
 	peer->valid_until = chain_expiry(chain, 1);
+	leaf_serial(chain[0], peer);
 	*reason = NULL;
 	rc = 0;
 out:

@@ -26,8 +26,12 @@
 struct tls_files {
 	const char	*cert;
 	const char	*key;
-	const char	*ca;		/* client CA bundle */
+	const char	*ca;		/* client CA bundle; may be NULL */
 	const char	*crl;		/* may be NULL */
+	/* tessera's own CA and its CRL (PEM text from the store), trusted
+	 * besides the bundle; NULL when the store has no CA. */
+	const char	*own_ca_pem;
+	const char	*own_crl_pem;
 };
 
 struct tls_creds;
@@ -38,6 +42,7 @@ struct tls_peer {
 	char	x5t[TSR_TOKEN_X5T_BUF];		/* base64url SHA-256 of DER */
 	char	sha256_hex[65];			/* for logs and audit */
 	int64_t	valid_until;			/* earliest notAfter in chain */
+	char	serial[TSR_MAX_SERIAL + 1];	/* the leaf's, lowercase hex */
 };
 
 /*

@@ -303,6 +303,29 @@ for line in sys.stdin:
 	echo "$dir"
 }
 
+# ca_key_pem OUT: the CA's private key written to OUT (0600), from its
+# file in $KEYS, or on PostgreSQL unsealed from the CA row with $KEK
+# (AES-256-GCM, AAD "ca"), for tests that sign with it behind tessera's
+# back (an expired certificate).
+ca_key_pem() {
+	if ! pg_mode; then
+		install -m 0600 "$KEYS/ca-key.pem" "$1"
+		return
+	fi
+	sql "$DB" "SELECT key_sealed FROM ca WHERE key_ref = 'sealed'" |
+	    "$TSR_PYTHON" -c '
+import base64, os, sys
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+text = sys.stdin.read().strip()
+b = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+assert b[0] == 1, "version"
+pem = AESGCM(open(sys.argv[1], "rb").read()).decrypt(b[9:21], b[21:], b"ca")
+fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+os.write(fd, pem)
+os.close(fd)
+' "$KEK" "$1"
+}
+
 # skip DESC REASON: a TAP line for a check that does not apply here
 skip() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $1 # SKIP $2"; }
 

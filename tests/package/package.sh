@@ -331,7 +331,7 @@ printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$comp" "$1"
 	}
 	got=$(complete_line "tessera ")
 	check "completion: the commands" \
-	    "$([ "$got" = "audit client grant help key migrate policy revocation serve token " ]; echo $?)" \
+	    "$([ "$got" = "agent audit client grant help key migrate policy revocation serve token " ]; echo $?)" \
 	    "got: $got"
 	got=$(complete_line "tessera client ")
 	check "completion: client's subcommands" \

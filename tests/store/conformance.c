@@ -812,6 +812,218 @@ test_audit_count_and_trim(struct tsr_store *st)
 	free(rows);
 }
 
+static struct tsr_certrow
+mk_cert(const char *serial, const char *client, int64_t not_after)
+{
+	struct tsr_certrow c;
+
+	memset(&c, 0, sizeof(c));
+	(void)snprintf(c.serial, sizeof(c.serial), "%s", serial);
+	(void)snprintf(c.client, sizeof(c.client), "%s", client);
+	c.not_before = not_after - 1000;
+	c.not_after = not_after;
+	c.issued_at = c.not_before;
+	(void)snprintf(c.sha256, sizeof(c.sha256), "%064d", (int)not_after);
+	memcpy(c.sha256, serial, strlen(serial) < 8 ? strlen(serial) : 8);
+	c.crl_reason = -1;
+	return c;
+}
+
+static void
+test_ca_row(struct tsr_store *st)
+{
+	struct tsr_carow *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+	struct tsr_store_gens g0, g;
+
+	if (a == NULL || b == NULL)
+		abort();
+	CHECK_INT(tsr_store_generations(st, &g0, NULL), TSR_OK);
+	CHECK_INT(tsr_store_ca_get(st, b, NULL), TSR_ERR_NOT_FOUND);
+	(void)snprintf(a->cert_pem, sizeof(a->cert_pem), "-----BEGIN X-----");
+	(void)snprintf(a->key_ref, sizeof(a->key_ref), "file:ca-key.pem");
+	(void)snprintf(a->sha256, sizeof(a->sha256), "%064d", 7);
+	a->created_at = 123;
+	CHECK_INT(tsr_store_ca_insert(st, a, NULL), TSR_OK);
+	CHECK_INT(tsr_store_ca_insert(st, a, NULL), TSR_ERR_EXISTS);
+	CHECK_INT(tsr_store_ca_get(st, b, NULL), TSR_OK);
+	CHECK_STR(b->cert_pem, a->cert_pem);
+	CHECK_STR(b->key_ref, "file:ca-key.pem");
+	CHECK_STR(b->key_sealed, "");
+	CHECK_STR(b->sha256, a->sha256);
+	CHECK_INT(b->created_at, 123);
+	CHECK_INT(tsr_store_generations(st, &g, NULL), TSR_OK);
+	CHECK(g.certs > g0.certs);
+	free(a);
+	free(b);
+}
+
+static void
+test_certs(struct tsr_store *st)
+{
+	struct tsr_certrow c, *rows = NULL;
+	struct tsr_crlentry *ents = NULL;
+	struct tsr_store_gens g0, g;
+	size_t n = 9;
+	int64_t cnt = -1;
+	int count = -1;
+	bool changed = false;
+
+	c = mk_cert("0a01", "svc", 5000);
+	CHECK_INT(tsr_store_cert_insert(st, &c, NULL), TSR_OK);
+	CHECK_INT(tsr_store_cert_insert(st, &c, NULL), TSR_ERR_EXISTS);
+	c = mk_cert("0b02", "svc", 3000);
+	CHECK_INT(tsr_store_cert_insert(st, &c, NULL), TSR_OK);
+	c = mk_cert("0c03", "other", 4000);
+	CHECK_INT(tsr_store_cert_insert(st, &c, NULL), TSR_OK);
+	CHECK_INT(tsr_store_cert_get(st, "0a01", &c, NULL), TSR_OK);
+	CHECK_STR(c.client, "svc");
+	CHECK_INT(c.not_after, 5000);
+	CHECK_INT(c.revoked_at, 0);
+	CHECK_INT(tsr_store_cert_get(st, "ffff", &c, NULL), TSR_ERR_NOT_FOUND);
+
+	CHECK_INT(tsr_store_cert_list(st, NULL, 0, 0, &rows, &n, NULL), TSR_OK);
+	CHECK_INT(n, 3);
+	if (n == 3) {			/* by not_after */
+		CHECK_STR(rows[0].serial, "0b02");
+		CHECK_STR(rows[2].serial, "0a01");
+	}
+	free(rows);
+	CHECK_INT(tsr_store_cert_list(st, "svc", 3000, 0, &rows, &n, NULL),
+	    TSR_OK);
+	CHECK_INT(n, 1);
+	free(rows);
+	CHECK_INT(tsr_store_cert_list(st, NULL, 0, 4000, &rows, &n, NULL),
+	    TSR_OK);
+	CHECK_INT(n, 2);
+	free(rows);
+	CHECK_INT(tsr_store_cert_count_expiring(st, 2000, 4500, &cnt, NULL),
+	    TSR_OK);
+	CHECK_INT(cnt, 2);
+
+	CHECK_INT(tsr_store_generations(st, &g0, NULL), TSR_OK);
+	CHECK_INT(tsr_store_cert_revoke(st, "0a01", 2500, "lost", 1, &changed,
+	    NULL), TSR_OK);
+	CHECK(changed);
+	CHECK_INT(tsr_store_cert_revoke(st, "0a01", 2600, "again", 1, &changed,
+	    NULL), TSR_OK);
+	CHECK(!changed);
+	CHECK_INT(tsr_store_cert_revoke(st, "dead", 2600, "", -1, NULL, NULL),
+	    TSR_ERR_NOT_FOUND);
+	CHECK_INT(tsr_store_generations(st, &g, NULL), TSR_OK);
+	CHECK(g.certs > g0.certs);
+	CHECK_INT(tsr_store_cert_get(st, "0a01", &c, NULL), TSR_OK);
+	CHECK_INT(c.revoked_at, 2500);
+	CHECK_STR(c.reason, "lost");
+	CHECK_INT(c.crl_reason, 1);
+	/* At 3000 the 0b02 certificate has expired: not revoked again. */
+	CHECK_INT(tsr_store_cert_revoke_client(st, "svc", 3000, "", -1, &count,
+	    NULL), TSR_OK);
+	CHECK_INT(count, 0);
+	CHECK_INT(tsr_store_cert_revoke_client(st, "other", 2900, "x", -1,
+	    &count, NULL), TSR_OK);
+	CHECK_INT(count, 1);
+	CHECK_INT(tsr_store_cert_revoked(st, 2900, &ents, &n, NULL), TSR_OK);
+	CHECK_INT(n, 2);
+	if (n == 2) {			/* by serial */
+		CHECK_STR(ents[0].serial, "0a01");
+		CHECK_INT(ents[0].revoked_at, 2500);
+		CHECK_INT(ents[0].crl_reason, 1);
+		CHECK_STR(ents[1].serial, "0c03");
+		CHECK_INT(ents[1].crl_reason, -1);
+	}
+	free(ents);
+	CHECK_INT(tsr_store_cert_revoked(st, 4000, &ents, &n, NULL), TSR_OK);
+	CHECK_INT(n, 1);		/* entries leave after notAfter */
+	free(ents);
+	CHECK_INT(tsr_store_cert_count_expiring(st, 2000, 9000, &cnt, NULL),
+	    TSR_OK);
+	CHECK_INT(cnt, 1);		/* revoked ones do not count */
+}
+
+static void
+test_enroll(struct tsr_store *st)
+{
+	struct tsr_enrollrow e, *rows = NULL;
+	size_t n = 9;
+
+	memset(&e, 0, sizeof(e));
+	(void)snprintf(e.id, sizeof(e.id), "e1");
+	(void)snprintf(e.client, sizeof(e.client), "svc");
+	(void)snprintf(e.secret_sha256, sizeof(e.secret_sha256), "%064d", 1);
+	e.created_at = 100;
+	e.expires_at = 200;
+	CHECK_INT(tsr_store_enroll_insert(st, &e, NULL), TSR_OK);
+	CHECK_INT(tsr_store_enroll_insert(st, &e, NULL), TSR_ERR_EXISTS);
+	(void)snprintf(e.id, sizeof(e.id), "e2");
+	e.expires_at = 150;
+	CHECK_INT(tsr_store_enroll_insert(st, &e, NULL), TSR_OK);
+	CHECK_INT(tsr_store_enroll_live(st, "svc", 120, &rows, &n, NULL),
+	    TSR_OK);
+	CHECK_INT(n, 2);
+	if (n == 2) {
+		CHECK_STR(rows[0].secret_sha256, e.secret_sha256);
+		CHECK_INT(rows[0].used_at, 0);
+	}
+	free(rows);
+	CHECK_INT(tsr_store_enroll_live(st, "svc", 160, &rows, &n, NULL),
+	    TSR_OK);
+	CHECK_INT(n, 1);
+	free(rows);
+	CHECK_INT(tsr_store_enroll_use(st, "e2", 160, NULL), TSR_ERR_CONFLICT);
+	CHECK_INT(tsr_store_enroll_use(st, "e1", 160, NULL), TSR_OK);
+	CHECK_INT(tsr_store_enroll_use(st, "e1", 161, NULL), TSR_ERR_CONFLICT);
+	CHECK_INT(tsr_store_enroll_use(st, "nope", 161, NULL),
+	    TSR_ERR_NOT_FOUND);
+	CHECK_INT(tsr_store_enroll_live(st, "svc", 120, &rows, &n, NULL),
+	    TSR_OK);
+	CHECK_INT(n, 1);
+	free(rows);
+}
+
+static void
+test_crl(struct tsr_store *st)
+{
+	static const uint8_t d1[] = { 1, 2, 3 }, d2[] = { 4, 5 };
+	struct tsr_crlrow r;
+	int64_t num = -1, at = -1;
+
+	CHECK_INT(tsr_store_crl_get(st, &r, NULL), TSR_ERR_NOT_FOUND);
+	CHECK_INT(tsr_store_crl_state(st, &num, &at, NULL), TSR_OK);
+	CHECK_INT(num, 0);
+	CHECK_INT(at, 0);
+	CHECK_INT(tsr_store_crl_put(st, 1, 100, d1, sizeof(d1), NULL), TSR_OK);
+	CHECK_INT(tsr_store_crl_put(st, 1, 101, d2, sizeof(d2), NULL),
+	    TSR_ERR_CONFLICT);		/* the number must grow */
+	CHECK_INT(tsr_store_crl_put(st, 2, 102, d2, sizeof(d2), NULL), TSR_OK);
+	CHECK_INT(tsr_store_crl_get(st, &r, NULL), TSR_OK);
+	CHECK_INT(r.number, 2);
+	CHECK_INT(r.this_update, 102);
+	CHECK_INT(tsr_store_crl_state(st, &num, &at, NULL), TSR_OK);
+	CHECK_INT(num, 2);
+	CHECK_INT(at, 102);
+	CHECK_INT(r.der_len, sizeof(d2));
+	if (r.der_len == sizeof(d2))
+		CHECK_MEM(r.der, d2, sizeof(d2));
+	free(r.der);
+}
+
+static void
+test_client_cert_ttl(struct tsr_store *st)
+{
+	struct tsr_client c = mk_client("ttl", "cn-ttl", 100);
+
+	c.cert_ttl_s = 3600;
+	CHECK_INT(tsr_store_client_insert(st, &c, NULL), TSR_OK);
+	CHECK_INT(tsr_store_client_get(st, "ttl", &c, NULL), TSR_OK);
+	CHECK_INT(c.cert_ttl_s, 3600);
+	c.cert_ttl_s = 0;
+	CHECK_INT(tsr_store_client_update(st, &c, NULL), TSR_OK);
+	CHECK_INT(tsr_store_client_get(st, "ttl", &c, NULL), TSR_OK);
+	CHECK_INT(tsr_client_cert_ttl(&c), TSR_CERT_TTL_DEFAULT);
+	c.cert_ttl_s = 10;		/* under the floor */
+	CHECK(tsr_store_client_update(st, &c, NULL) != TSR_OK);
+}
+
 int
 main(void)
 {
@@ -827,6 +1039,11 @@ main(void)
 	test_revocations(st);
 	test_audit(st);
 	test_audit_count_and_trim(st);
+	test_ca_row(st);
+	test_certs(st);
+	test_enroll(st);
+	test_crl(st);
+	test_client_cert_ttl(st);
 	tsr_store_close(st);
 	dsn_finish();
 	return check_done();
