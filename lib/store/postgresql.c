@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "migration.h"
+#include "refuse.h"
 
 /* Advisory lock keys ("tsrW", "tsrM"): the write lock every write
  * transaction takes, and the session lock migrate holds. */
@@ -53,32 +54,6 @@ pq(const struct tsr_store *st)
 
 /* Reads row i of res into the element at row. */
 typedef enum tsr_err (*row_reader)(const PGresult *res, int i, void *row);
-
-#define SHOW_MAX	40
-#define SHOW_BUF	(SHOW_MAX * 4 + 4)
-
-/* A value in a why line: quoted by the caller, escaped and shortened. */
-static const char *
-show(const char *s, char buf[SHOW_BUF])
-{
-	size_t i, o = 0;
-	unsigned char c;
-
-	if (s == NULL)
-		return "(null)";
-	for (i = 0; s[i] != '\0' && i < SHOW_MAX; i++) {
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, SHOW_BUF - o, "\\x%02x",
-			    c);
-	}
-	if (s[i] != '\0')
-		o += (size_t)snprintf(buf + o, SHOW_BUF - o, "...");
-	buf[o] = '\0';
-	return buf;
-}
 
 /*
  * Copy the first line of a server or libpq message into dst, printable
@@ -800,7 +775,7 @@ pg_setting_get(struct tsr_store *st, const char *name, int64_t *value,
 	struct params p = { 0 };
 	PGresult *res;
 	enum tsr_err rc;
-	char b[SHOW_BUF];
+	char b[TSR_REFUSE_SHOW_BUF];
 
 	*value = 0;
 	p_str(&p, name);
@@ -809,7 +784,7 @@ pg_setting_get(struct tsr_store *st, const char *name, int64_t *value,
 		return rc;
 	if (PQntuples(res) == 0)
 		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND, "no setting \"%s\"",
-		    show(name, b));
+		    tsr_refuse_show(name, b));
 	else if (!col_int(res, 0, 0, value))
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad setting row",
 		    pq(st)->label);
@@ -900,15 +875,6 @@ p_client(struct params *p, const struct tsr_client *c, bool insert)
 	p_int(p, c->cert_ttl_s);
 }
 
-static enum tsr_err
-no_client(const char *name, struct tsr_why *why)
-{
-	char b[SHOW_BUF];
-
-	return tsr_err_why(why, TSR_ERR_NOT_FOUND, "no client \"%s\"",
-	    show(name, b));
-}
-
 /* A write of c broke a uniqueness rule: say which.  by_name is false for
  * an update, where the name is the row's own. */
 static enum tsr_err
@@ -919,19 +885,21 @@ client_taken(struct tsr_store *st, const struct tsr_client *c, bool by_name,
 	PGresult *res;
 	enum tsr_err rc;
 	bool found;
-	char b1[SHOW_BUF], b2[SHOW_BUF];
+	char b1[TSR_REFUSE_SHOW_BUF], b2[TSR_REFUSE_SHOW_BUF];
 
 	if (by_name && has_row(st, sql_client_exists, c->name, &found,
 	    NULL) == TSR_OK && found)
 		return tsr_err_why(why, TSR_ERR_EXISTS,
-		    "client \"%s\" already exists", show(c->name, b1));
+		    "client \"%s\" already exists",
+		    tsr_refuse_show(c->name, b1));
 	p_str(&p, c->cn);
 	if ((rc = query(st, sql_client_by_cn, &p, "read", &res, why)) !=
 	    TSR_OK)
 		return rc;
 	rc = tsr_err_why(why, TSR_ERR_EXISTS, "certificate CN \"%s\" "
-	    "is already used by client \"%s\"", show(c->cn, b1),
-	    PQntuples(res) > 0 ? show(PQgetvalue(res, 0, 0), b2) : "?");
+	    "is already used by client \"%s\"", tsr_refuse_show(c->cn, b1),
+	    PQntuples(res) > 0 ? tsr_refuse_show(PQgetvalue(res, 0, 0),
+	    b2) : "?");
 	PQclear(res);
 	return rc;
 }
@@ -964,7 +932,7 @@ pg_client_get(struct tsr_store *st, const char *name, struct tsr_client *out,
 	    TSR_OK)
 		return rc;
 	if (PQntuples(res) == 0)
-		rc = no_client(name, why);
+		rc = tsr_refuse_no_client(name, why);
 	else if (read_client(res, 0, out) != TSR_OK) {
 		memset(out, 0, sizeof(*out));
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad client row",
@@ -1001,7 +969,7 @@ pg_client_update(struct tsr_store *st, const struct tsr_client *c,
 	if (rc == TSR_ERR_EXISTS)
 		return client_taken(st, c, false, why);
 	if (rc == TSR_OK && changes == 0)
-		return no_client(c->name, why);
+		return tsr_refuse_no_client(c->name, why);
 	return rc;
 }
 
@@ -1017,7 +985,7 @@ pg_client_delete(struct tsr_store *st, const char *name, struct tsr_why *why)
 	rc = run_write(st, sql_client_delete, &p, "remove client", &changes,
 	    why);
 	if (rc == TSR_OK && changes == 0)
-		return no_client(name, why);
+		return tsr_refuse_no_client(name, why);
 	return rc;
 }
 
@@ -1076,16 +1044,17 @@ no_grant(struct tsr_store *st, const char *client, const char *audience,
 {
 	enum tsr_err rc;
 	bool found;
-	char b1[SHOW_BUF], b2[SHOW_BUF];
+	char b1[TSR_REFUSE_SHOW_BUF], b2[TSR_REFUSE_SHOW_BUF];
 
 	if ((rc = has_row(st, sql_client_exists, client, &found, why)) !=
 	    TSR_OK)
 		return rc;
 	if (!found)
-		return no_client(client, why);
+		return tsr_refuse_no_client(client, why);
 	return tsr_err_why(why, TSR_ERR_NOT_FOUND,
-	    "no grant for client \"%s\" to audience \"%s\"", show(client, b1),
-	    show(audience, b2));
+	    "no grant for client \"%s\" to audience \"%s\"",
+	    tsr_refuse_show(client, b1),
+	    tsr_refuse_show(audience, b2));
 }
 
 static enum tsr_err
@@ -1095,16 +1064,17 @@ pg_grant_insert(struct tsr_store *st, const struct tsr_grant *g,
 	struct params p = { 0 };
 	enum tsr_err rc;
 	int changes = 0;
-	char b1[SHOW_BUF], b2[SHOW_BUF];
+	char b1[TSR_REFUSE_SHOW_BUF], b2[TSR_REFUSE_SHOW_BUF];
 
 	p_grant(&p, g, true);
 	rc = run_write(st, sql_grant_insert, &p, "add grant", &changes, why);
 	if (rc == TSR_ERR_EXISTS)
 		return tsr_err_why(why, rc, "grant for client \"%s\" to "
-		    "audience \"%s\" already exists", show(g->client, b1),
-		    show(g->audience, b2));
+		    "audience \"%s\" already exists",
+		    tsr_refuse_show(g->client, b1),
+		    tsr_refuse_show(g->audience, b2));
 	if (rc == TSR_OK && changes == 0)	/* SELECT found no client */
-		return no_client(g->client, why);
+		return tsr_refuse_no_client(g->client, why);
 	return rc;
 }
 
@@ -1206,27 +1176,19 @@ read_key(const PGresult *res, int i, void *row)
 	return TSR_OK;
 }
 
-static enum tsr_err
-no_key(const char *kid, struct tsr_why *why)
-{
-	char b[SHOW_BUF];
-
-	return tsr_err_why(why, TSR_ERR_NOT_FOUND, "no signing key \"%s\"",
-	    show(kid, b));
-}
-
 /* A key write broke a uniqueness rule: the kid, or the one active key. */
 static enum tsr_err
 key_taken(struct tsr_store *st, const char *kid, bool by_kid,
     struct tsr_why *why)
 {
 	bool found = false;
-	char b[SHOW_BUF];
+	char b[TSR_REFUSE_SHOW_BUF];
 
 	if (by_kid && has_row(st, sql_key_exists, kid, &found, NULL) ==
 	    TSR_OK && found)
 		return tsr_err_why(why, TSR_ERR_EXISTS,
-		    "signing key \"%s\" already exists", show(kid, b));
+		    "signing key \"%s\" already exists",
+		    tsr_refuse_show(kid, b));
 	return tsr_err_why(why, TSR_ERR_EXISTS,
 	    "another signing key is already active");
 }
@@ -1270,7 +1232,7 @@ pg_key_get(struct tsr_store *st, const char *kid, struct tsr_keyrow *out,
 	    why)) != TSR_OK)
 		return rc;
 	if (PQntuples(res) == 0)
-		rc = no_key(kid, why);
+		rc = tsr_refuse_no_key(kid, why);
 	else if (read_key(res, 0, out) != TSR_OK) {
 		memset(out, 0, sizeof(*out));
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad signing key row",
@@ -1301,12 +1263,12 @@ transition_missed(struct tsr_store *st, const char *kid,
 {
 	struct tsr_keyrow k;
 	enum tsr_err rc;
-	char b[SHOW_BUF];
+	char b[TSR_REFUSE_SHOW_BUF];
 
 	if ((rc = pg_key_get(st, kid, &k, why)) != TSR_OK)
 		return rc;
 	return tsr_err_why(why, TSR_ERR_CONFLICT,
-	    "signing key \"%s\" is %s, not %s", show(kid, b),
+	    "signing key \"%s\" is %s, not %s", tsr_refuse_show(kid, b),
 	    tsr_keystate_name(k.state), tsr_keystate_name(from));
 }
 
@@ -1365,7 +1327,7 @@ pg_key_secret_put(struct tsr_store *st, const char *kid, const char *sealed,
 	p_int(&p, sealed_at);
 	rc = run_write(st, sql_secret_put, &p, "store sealed key", NULL, why);
 	if (rc == TSR_ERR_NOT_FOUND)
-		return no_key(kid, why);
+		return tsr_refuse_no_key(kid, why);
 	return rc;
 }
 
@@ -1376,7 +1338,7 @@ pg_key_secret_get(struct tsr_store *st, const char *kid, char **sealed,
 	struct params p = { 0 };
 	PGresult *res;
 	enum tsr_err rc;
-	char b[SHOW_BUF];
+	char b[TSR_REFUSE_SHOW_BUF];
 
 	*sealed = NULL;
 	p_str(&p, kid);
@@ -1386,7 +1348,7 @@ pg_key_secret_get(struct tsr_store *st, const char *kid, char **sealed,
 	if (PQntuples(res) == 0)
 		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND,
 		    "no sealed private key for signing key \"%s\"",
-		    show(kid, b));
+		    tsr_refuse_show(kid, b));
 	else if (PQgetisnull(res, 0, 0) ||
 	    (*sealed = strdup(PQgetvalue(res, 0, 0))) == NULL)
 		rc = tsr_err_why(why, TSR_ERR_NOMEM, "read sealed key");
@@ -1630,7 +1592,7 @@ pg_cert_insert(struct tsr_store *st, const struct tsr_certrow *c,
 {
 	struct params p = { 0 };
 	enum tsr_err rc;
-	char b[SHOW_BUF];
+	char b[TSR_REFUSE_SHOW_BUF];
 
 	p_field(&p, c->serial, sizeof(c->serial));
 	p_field(&p, c->client, sizeof(c->client));
@@ -1644,17 +1606,8 @@ pg_cert_insert(struct tsr_store *st, const struct tsr_certrow *c,
 	rc = run_write(st, sql_cert_insert, &p, "add certificate", NULL, why);
 	if (rc == TSR_ERR_EXISTS)
 		rc = tsr_err_why(why, rc, "certificate %s already recorded",
-		    show(c->serial, b));
+		    tsr_refuse_show(c->serial, b));
 	return rc;
-}
-
-static enum tsr_err
-no_cert(const char *serial, struct tsr_why *why)
-{
-	char b[SHOW_BUF];
-
-	return tsr_err_why(why, TSR_ERR_NOT_FOUND, "no certificate %s",
-	    show(serial, b));
 }
 
 static enum tsr_err
@@ -1671,7 +1624,7 @@ pg_cert_get(struct tsr_store *st, const char *serial,
 	    why)) != TSR_OK)
 		return rc;
 	if (PQntuples(res) == 0)
-		rc = no_cert(serial, why);
+		rc = tsr_refuse_no_cert(serial, why);
 	else if (read_cert(res, 0, out) != TSR_OK)
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad certificate row",
 		    pq(st)->label);
@@ -1733,7 +1686,7 @@ pg_cert_revoke(struct tsr_store *st, const char *serial, int64_t at,
 		    TSR_OK)
 			return rc;
 		if (!found)
-			return no_cert(serial, why);
+			return tsr_refuse_no_cert(serial, why);
 	}
 	if (changed != NULL)
 		*changed = changes > 0;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "migration.h"
+#include "refuse.h"
 
 struct sqlite_store {
 	struct tsr_store base;	/* first: ops */
@@ -31,36 +32,6 @@ sq(const struct tsr_store *st)
 /* Reads the current row of stmt into the element at row. */
 typedef enum tsr_err (*row_reader)(sqlite3_stmt *stmt, void *row);
 
-/* Room for a quoted, escaped, shortened value in a why line. */
-#define SHOW_MAX	40
-#define SHOW_BUF	(SHOW_MAX * 4 + 4)
-
-/*
- * Names reach this file already validated by policy.c, but the store has
- * other callers: never let a value put a newline or a megabyte into a
- * why line.
- */
-static const char *
-show(const char *s, char buf[SHOW_BUF])
-{
-	size_t i, o = 0;
-	unsigned char c;
-
-	if (s == NULL)
-		return "(null)";
-	for (i = 0; s[i] != '\0' && i < SHOW_MAX; i++) {
-		c = (unsigned char)s[i];
-		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
-			buf[o++] = (char)c;
-		else
-			o += (size_t)snprintf(buf + o, SHOW_BUF - o, "\\x%02x",
-			    c);
-	}
-	if (s[i] != '\0')
-		o += (size_t)snprintf(buf + o, SHOW_BUF - o, "...");
-	buf[o] = '\0';
-	return buf;
-}
 
 /* A failure of the database itself: the path, what we did, SQLite's why. */
 static enum tsr_err
@@ -529,7 +500,7 @@ sqlite_setting_get(struct tsr_store *st, const char *name, int64_t *value,
 	sqlite3_stmt *stmt = NULL;
 	enum tsr_err rc;
 	bool found;
-	char b[SHOW_BUF];
+	char b[TSR_REFUSE_SHOW_BUF];
 
 	*value = 0;
 	if ((rc = prep(st, sql_setting_get, &stmt, why)) != TSR_OK ||
@@ -538,7 +509,7 @@ sqlite_setting_get(struct tsr_store *st, const char *name, int64_t *value,
 		goto out;
 	if (!found)
 		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND, "no setting \"%s\"",
-		    show(name, b));
+		    tsr_refuse_show(name, b));
 	else
 		*value = sqlite3_column_int64(stmt, 0);
 out:
@@ -669,15 +640,6 @@ bind_client(sqlite3_stmt *stmt, const struct tsr_client *c,
 	return bind_int(stmt, 7, c->cert_ttl_s, why);
 }
 
-static enum tsr_err
-no_client(const char *name, struct tsr_why *why)
-{
-	char b[SHOW_BUF];
-
-	return tsr_err_why(why, TSR_ERR_NOT_FOUND, "no client \"%s\"",
-	    show(name, b));
-}
-
 /*
  * A write of c broke a uniqueness rule: say which.  by_name is false for
  * an update, where the name is the row's own.
@@ -689,19 +651,21 @@ client_taken(struct tsr_store *st, const struct tsr_client *c, bool by_name,
 	sqlite3_stmt *stmt = NULL;
 	enum tsr_err rc;
 	bool found;
-	char b1[SHOW_BUF], b2[SHOW_BUF];
+	char b1[TSR_REFUSE_SHOW_BUF], b2[TSR_REFUSE_SHOW_BUF];
 
 	if (by_name && has_row(st, sql_client_exists, c->name, &found,
 	    NULL) == TSR_OK && found)
 		return tsr_err_why(why, TSR_ERR_EXISTS,
-		    "client \"%s\" already exists", show(c->name, b1));
+		    "client \"%s\" already exists",
+		    tsr_refuse_show(c->name, b1));
 	if ((rc = prep(st, sql_client_by_cn, &stmt, why)) == TSR_OK &&
 	    (rc = bind_str(stmt, 1, c->cn, why)) == TSR_OK &&
 	    (rc = step_one(st, stmt, "read", &found, why)) == TSR_OK) {
 		rc = tsr_err_why(why, TSR_ERR_EXISTS, "certificate CN \"%s\" "
-		    "is already used by client \"%s\"", show(c->cn, b1),
-		    found ? show((const char *)sqlite3_column_text(stmt, 0),
-		    b2) : "?");
+		    "is already used by client \"%s\"",
+		    tsr_refuse_show(c->cn, b1),
+		    found ? tsr_refuse_show(
+		    (const char *)sqlite3_column_text(stmt, 0), b2) : "?");
 	}
 	sqlite3_finalize(stmt);
 	return rc;
@@ -737,7 +701,7 @@ sqlite_client_get(struct tsr_store *st, const char *name,
 	    (rc = step_one(st, stmt, "read client", &found, why)) != TSR_OK)
 		goto out;
 	if (!found)
-		rc = no_client(name, why);
+		rc = tsr_refuse_no_client(name, why);
 	else if ((rc = read_client(stmt, out)) != TSR_OK)
 		rc = tsr_err_why(why, rc, "%s: bad client row", sq(st)->path);
 out:
@@ -778,7 +742,7 @@ sqlite_client_update(struct tsr_store *st, const struct tsr_client *c,
 	if (rc == TSR_ERR_EXISTS)
 		return client_taken(st, c, false, why);
 	if (rc == TSR_OK && changes == 0)
-		return no_client(c->name, why);
+		return tsr_refuse_no_client(c->name, why);
 	return rc;
 }
 
@@ -796,7 +760,7 @@ sqlite_client_delete(struct tsr_store *st, const char *name,
 		rc = run_write(st, stmt, "remove client", &changes, why);
 	sqlite3_finalize(stmt);
 	if (rc == TSR_OK && changes == 0)
-		return no_client(name, why);
+		return tsr_refuse_no_client(name, why);
 	return rc;
 }
 
@@ -861,16 +825,17 @@ no_grant(struct tsr_store *st, const char *client, const char *audience,
 {
 	enum tsr_err rc;
 	bool found;
-	char b1[SHOW_BUF], b2[SHOW_BUF];
+	char b1[TSR_REFUSE_SHOW_BUF], b2[TSR_REFUSE_SHOW_BUF];
 
 	if ((rc = has_row(st, sql_client_exists, client, &found, why)) !=
 	    TSR_OK)
 		return rc;
 	if (!found)
-		return no_client(client, why);
+		return tsr_refuse_no_client(client, why);
 	return tsr_err_why(why, TSR_ERR_NOT_FOUND,
-	    "no grant for client \"%s\" to audience \"%s\"", show(client, b1),
-	    show(audience, b2));
+	    "no grant for client \"%s\" to audience \"%s\"",
+	    tsr_refuse_show(client, b1),
+	    tsr_refuse_show(audience, b2));
 }
 
 static enum tsr_err
@@ -880,7 +845,7 @@ sqlite_grant_insert(struct tsr_store *st, const struct tsr_grant *g,
 	sqlite3_stmt *stmt = NULL;
 	enum tsr_err rc;
 	int changes = 0;
-	char b1[SHOW_BUF], b2[SHOW_BUF];
+	char b1[TSR_REFUSE_SHOW_BUF], b2[TSR_REFUSE_SHOW_BUF];
 
 	if ((rc = prep(st, sql_grant_insert, &stmt, why)) == TSR_OK &&
 	    (rc = bind_grant(stmt, g, why)) == TSR_OK)
@@ -888,10 +853,11 @@ sqlite_grant_insert(struct tsr_store *st, const struct tsr_grant *g,
 	sqlite3_finalize(stmt);
 	if (rc == TSR_ERR_EXISTS)
 		return tsr_err_why(why, rc, "grant for client \"%s\" to "
-		    "audience \"%s\" already exists", show(g->client, b1),
-		    show(g->audience, b2));
+		    "audience \"%s\" already exists",
+		    tsr_refuse_show(g->client, b1),
+		    tsr_refuse_show(g->audience, b2));
 	if (rc == TSR_OK && changes == 0)	/* SELECT found no client */
-		return no_client(g->client, why);
+		return tsr_refuse_no_client(g->client, why);
 	return rc;
 }
 
@@ -1019,27 +985,19 @@ bind_key(sqlite3_stmt *stmt, const struct tsr_keyrow *k, struct tsr_why *why)
 	return bind_time(stmt, 8, k->expires_at, why);
 }
 
-static enum tsr_err
-no_key(const char *kid, struct tsr_why *why)
-{
-	char b[SHOW_BUF];
-
-	return tsr_err_why(why, TSR_ERR_NOT_FOUND, "no signing key \"%s\"",
-	    show(kid, b));
-}
-
 /* A key write broke a uniqueness rule: the kid, or the one active key. */
 static enum tsr_err
 key_taken(struct tsr_store *st, const char *kid, bool by_kid,
     struct tsr_why *why)
 {
 	bool found = false;
-	char b[SHOW_BUF];
+	char b[TSR_REFUSE_SHOW_BUF];
 
 	if (by_kid && has_row(st, sql_key_exists, kid, &found, NULL) ==
 	    TSR_OK && found)
 		return tsr_err_why(why, TSR_ERR_EXISTS,
-		    "signing key \"%s\" already exists", show(kid, b));
+		    "signing key \"%s\" already exists",
+		    tsr_refuse_show(kid, b));
 	return tsr_err_why(why, TSR_ERR_EXISTS,
 	    "another signing key is already active");
 }
@@ -1075,9 +1033,10 @@ sqlite_key_get(struct tsr_store *st, const char *kid,
 	    TSR_OK)
 		goto out;
 	if (!found)
-		rc = no_key(kid, why);
+		rc = tsr_refuse_no_key(kid, why);
 	else if ((rc = read_key(stmt, out)) != TSR_OK)
-		rc = tsr_err_why(why, rc, "%s: bad signing key row", sq(st)->path);
+		rc = tsr_err_why(why, rc, "%s: bad signing key row",
+		    sq(st)->path);
 out:
 	sqlite3_finalize(stmt);
 	return rc;
@@ -1109,12 +1068,12 @@ transition_missed(struct tsr_store *st, const char *kid,
 {
 	struct tsr_keyrow k;
 	enum tsr_err rc;
-	char b[SHOW_BUF];
+	char b[TSR_REFUSE_SHOW_BUF];
 
 	if ((rc = sqlite_key_get(st, kid, &k, why)) != TSR_OK)
 		return rc;
 	return tsr_err_why(why, TSR_ERR_CONFLICT,
-	    "signing key \"%s\" is %s, not %s", show(kid, b),
+	    "signing key \"%s\" is %s, not %s", tsr_refuse_show(kid, b),
 	    tsr_keystate_name(k.state), tsr_keystate_name(from));
 }
 
@@ -1187,7 +1146,7 @@ sqlite_key_secret_put(struct tsr_store *st, const char *kid,
 		rc = run_write(st, stmt, "store sealed key", NULL, why);
 	sqlite3_finalize(stmt);
 	if (rc == TSR_ERR_NOT_FOUND)
-		return no_key(kid, why);
+		return tsr_refuse_no_key(kid, why);
 	return rc;
 }
 
@@ -1198,7 +1157,7 @@ sqlite_key_secret_get(struct tsr_store *st, const char *kid, char **sealed,
 	sqlite3_stmt *stmt = NULL;
 	enum tsr_err rc;
 	bool found;
-	char b[SHOW_BUF];
+	char b[TSR_REFUSE_SHOW_BUF];
 
 	*sealed = NULL;
 	if ((rc = prep(st, sql_secret_get, &stmt, why)) != TSR_OK ||
@@ -1209,7 +1168,7 @@ sqlite_key_secret_get(struct tsr_store *st, const char *kid, char **sealed,
 	if (!found)
 		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND,
 		    "no sealed private key for signing key \"%s\"",
-		    show(kid, b));
+		    tsr_refuse_show(kid, b));
 	else if (sqlite3_column_type(stmt, 0) != SQLITE_TEXT ||
 	    (*sealed = strdup((const char *)sqlite3_column_text(stmt, 0))) ==
 	    NULL)
@@ -1504,7 +1463,7 @@ sqlite_cert_insert(struct tsr_store *st, const struct tsr_certrow *c,
 {
 	sqlite3_stmt *stmt = NULL;
 	enum tsr_err rc;
-	char b[SHOW_BUF];
+	char b[TSR_REFUSE_SHOW_BUF];
 
 	if ((rc = prep(st, sql_cert_insert, &stmt, why)) == TSR_OK &&
 	    (rc = bind_field(stmt, 1, c->serial, sizeof(c->serial), why)) ==
@@ -1524,17 +1483,8 @@ sqlite_cert_insert(struct tsr_store *st, const struct tsr_certrow *c,
 	sqlite3_finalize(stmt);
 	if (rc == TSR_ERR_EXISTS)
 		rc = tsr_err_why(why, rc, "certificate %s already recorded",
-		    show(c->serial, b));
+		    tsr_refuse_show(c->serial, b));
 	return rc;
-}
-
-static enum tsr_err
-no_cert(const char *serial, struct tsr_why *why)
-{
-	char b[SHOW_BUF];
-
-	return tsr_err_why(why, TSR_ERR_NOT_FOUND, "no certificate %s",
-	    show(serial, b));
 }
 
 static enum tsr_err
@@ -1552,7 +1502,7 @@ sqlite_cert_get(struct tsr_store *st, const char *serial,
 	    TSR_OK)
 		goto out;
 	if (!found)
-		rc = no_cert(serial, why);
+		rc = tsr_refuse_no_cert(serial, why);
 	else if ((rc = read_cert(stmt, out)) != TSR_OK)
 		rc = tsr_err_why(why, rc, "%s: bad certificate row",
 		    sq(st)->path);
@@ -1624,7 +1574,7 @@ sqlite_cert_revoke(struct tsr_store *st, const char *serial, int64_t at,
 		    TSR_OK)
 			return rc;
 		if (!found)
-			return no_cert(serial, why);
+			return tsr_refuse_no_cert(serial, why);
 	}
 	if (changed != NULL)
 		*changed = changes > 0;
