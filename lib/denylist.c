@@ -139,9 +139,13 @@ with_row(const struct tsr_revocation *a, size_t n,
 
 	if ((c = calloc(n + 1, sizeof(*c))) == NULL)
 		return NULL;
-	memcpy(c, a, at * sizeof(*c));
+	/* An empty list may have no array at all: memcpy wants a pointer
+	 * even for zero bytes. */
+	if (n > 0) {
+		memcpy(c, a, at * sizeof(*c));
+		memcpy(c + at + 1, a + at, (n - at) * sizeof(*c));
+	}
 	c[at] = *r;
-	memcpy(c + at + 1, a + at, (n - at) * sizeof(*c));
 	return c;
 }
 

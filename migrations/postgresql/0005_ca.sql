@@ -26,7 +26,7 @@ CREATE TABLE certificates (
 	client		TEXT NOT NULL CHECK (length(client) BETWEEN 1 AND 128),
 	not_before	BIGINT NOT NULL,
 	not_after	BIGINT NOT NULL,
-	sha256		TEXT NOT NULL UNIQUE CHECK (length(sha256) = 64),
+	sha256		TEXT NOT NULL CHECK (length(sha256) = 64),
 	issued_at	BIGINT NOT NULL,
 	revoked_at	BIGINT,
 	reason		TEXT NOT NULL DEFAULT ''
@@ -34,6 +34,7 @@ CREATE TABLE certificates (
 	crl_reason	INTEGER NOT NULL DEFAULT -1
 			CHECK (crl_reason BETWEEN -1 AND 10)
 );
+CREATE UNIQUE INDEX certificates_sha256 ON certificates (sha256);
 CREATE INDEX certificates_client ON certificates (client);
 CREATE INDEX certificates_not_after ON certificates (not_after);
 CREATE INDEX certificates_revoked ON certificates (not_after)

@@ -89,7 +89,7 @@ is "every time is BIGINT" "$(q "SELECT count(*)
     AND column_name ~ '(_at|^at|_s)$' AND data_type <> 'bigint'")" 0
 is "the counters start at 1" \
     "$(q "SELECT string_agg(name || '=' || value, ' ' ORDER BY name)
-    FROM generations")" "keys=1 policy=1 revocations=1"
+    FROM generations")" "certs=1 keys=1 policy=1 revocations=1"
 
 # --- policy: constraints and counters --------------------------------------
 q "INSERT INTO clients (name, cn, created_at, updated_at)
@@ -164,6 +164,21 @@ is "refused and skipped revocations do not count" "$(gen revocations)" 2
 q "$rev VALUES ('client', NULL, 'order-service', 1, 2)" >/dev/null
 q "DELETE FROM revocations WHERE expires_at <= 2" >/dev/null
 is "purging two entries counts twice" "$(gen revocations)" 5
+
+# --- certificates ------------------------------------------------------------
+fp=$(printf 'a%.0s' $(seq 64))
+crt="INSERT INTO certificates (serial, client, not_before, not_after, sha256,
+    issued_at)"
+q "$crt VALUES ('01', 'billing', 1, 2, '$fp', 1)" >/dev/null
+is "issuing a certificate does not count (no server holds it)" \
+    "$(gen certs)" 1
+refused "the same fingerprint twice" "$crt VALUES ('02', 'billing', 1, 2,
+    '$fp', 1)"
+q "UPDATE certificates SET revoked_at = 1 WHERE serial = '01'" >/dev/null
+is "a certificate revocation counts" "$(gen certs)" 2
+q "INSERT INTO crl (id, crl_number, this_update, der)
+    VALUES (1, 1, 1, '\\x3000')" >/dev/null
+is "a new CRL counts" "$(gen certs)" 3
 
 # --- NOTIFY reaches another connection, at commit only ----------------------
 # The listener waits (at most 30 s) for a row the writer adds last;
