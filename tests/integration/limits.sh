@@ -6,7 +6,8 @@
 #  - 200 idle TLS connections, 20 TCP connections that never start TLS
 #    and 10 clients trickling header bytes do not stop /healthz from
 #    answering a fresh connection within 1 s.
-#  - RSS after 100k token requests is within 2 MiB of RSS after 10k.
+#  - RSS after 100k token requests is within 2 MiB of RSS after 10k
+#    (8 MiB under ASan).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oauth_lib.sh"
 
@@ -271,8 +272,13 @@ is "load: every response was the expected one" "$LOAD_BAD" ""
 tap_ok $? "load: $sent1 >= $N1 then $SENT >= $N2 requests"
 [ "$ISSUED" -ge 100 ]
 tap_ok $? "load: tokens issued along the way ($ISSUED)"
-[ -n "$rss1" ] && [ -n "$rss2" ] && [ $((rss2 - rss1)) -le 2048 ]
-tap_ok $? "RSS after $SENT requests is within 2 MiB of RSS after $sent1 (${rss1} -> ${rss2} kB, $((rss2 - rss1)) kB)"
+# Under ASan the shadow memory and the allocation stack depot grow with
+# every page the allocator touches for the first time, a few MiB over
+# such a run; its leak checker, not RSS, is the test there for leaks.
+rss_slack=2048
+[ "$asan" = 1 ] && rss_slack=8192
+[ -n "$rss1" ] && [ -n "$rss2" ] && [ $((rss2 - rss1)) -le $rss_slack ]
+tap_ok $? "RSS after $SENT requests is within $((rss_slack / 1024)) MiB of RSS after $sent1 (${rss1} -> ${rss2} kB, $((rss2 - rss1)) kB)"
 # The server saw what the load generators counted.
 http_get /metrics
 issued_m=$(awk '$1 == "tessera_tokens_total{outcome=\"issued\"}" { print $2 }' "$T/out")
