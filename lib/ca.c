@@ -971,21 +971,29 @@ der_close(struct der *d, size_t at, uint8_t tag)
 	d->len = at + hl + clen;
 }
 
-/* revokedCertificates, omitted when there is none (§5.1.2.6). */
+/* The entries of a CRL already signed, to be copied as they are. */
+struct crl_prior {
+	const uint8_t	*p;
+	size_t		 len;
+};
+
+/* revokedCertificates: the prior entries, then revoked[0..n); omitted
+ * when there is none (§5.1.2.6). */
 static enum tsr_err
-crl_revoked(struct der *d, const struct tsr_ca_revoked *revoked, size_t n,
-    struct tsr_why *why)
+crl_revoked(struct der *d, const struct crl_prior *prior,
+    const struct tsr_ca_revoked *revoked, size_t n, struct tsr_why *why)
 {
 	struct der e = { NULL, 0, 0, false };
 	enum tsr_err rc = TSR_OK;
 	size_t i, at;
 
-	if (n == 0)
+	if (n == 0 && prior->len == 0)
 		return TSR_OK;
 	/* An entry is at most 23 + 17 + 14 bytes and its header. */
-	if (n < SIZE_MAX / 64)
-		der_reserve(d, n * 56 + 1024);
+	if (n < SIZE_MAX / 64 && prior->len < SIZE_MAX / 2 - n * 56 - 1024)
+		der_reserve(d, prior->len + n * 56 + 1024);
 	at = der_open(d);
+	der_put(d, prior->p, prior->len);
 	for (i = 0; i < n; i++)
 		if (!crl_entry(d, &e, &revoked[i])) {
 			rc = d->bad || e.bad ? TSR_ERR_NOMEM :
@@ -1002,9 +1010,9 @@ out:
 
 /* TBSCertList (RFC 5280 §5.1.2), appended to d. */
 static enum tsr_err
-crl_tbs(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
-    size_t n, uint64_t number, int64_t this_update, struct der *d,
-    struct tsr_why *why)
+crl_tbs(const struct tsr_ca *ca, const struct crl_prior *prior,
+    const struct tsr_ca_revoked *revoked, size_t n, uint64_t number,
+    int64_t this_update, struct der *d, struct tsr_why *why)
 {
 	static const uint8_t v2[] = { 0x02, 0x01, 0x01 };
 	gnutls_datum_t issuer = { NULL, 0 };
@@ -1025,7 +1033,7 @@ crl_tbs(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
 		rc = tsr_err_why(why, rc, "CRL time out of range");
 		goto out;
 	}
-	if ((rc = crl_revoked(d, revoked, n, why)) != TSR_OK)
+	if ((rc = crl_revoked(d, prior, revoked, n, why)) != TSR_OK)
 		goto out;
 	crl_extensions(d, ca, number);
 	der_close(d, at, 0x30);
@@ -1035,10 +1043,11 @@ out:
 	return rc;
 }
 
-enum tsr_err
-tsr_ca_crl(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
-    size_t n, uint64_t number, int64_t this_update, uint8_t **out,
-    size_t *out_len, struct tsr_why *why)
+static enum tsr_err
+crl_build(const struct tsr_ca *ca, const struct crl_prior *prior,
+    const struct tsr_ca_revoked *revoked, size_t n, uint64_t number,
+    int64_t this_update, uint8_t **out, size_t *out_len,
+    struct tsr_why *why)
 {
 	struct der crl = { NULL, 0, 0, false };
 	gnutls_datum_t data, sig = { NULL, 0 };
@@ -1050,7 +1059,7 @@ tsr_ca_crl(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
 	/* CertificateList: tbs, algorithm, BIT STRING (no unused bits). */
 	at = der_open(&crl);
 	tbs = crl.len;
-	if ((rc = crl_tbs(ca, revoked, n, number, this_update, &crl,
+	if ((rc = crl_tbs(ca, prior, revoked, n, number, this_update, &crl,
 	    why)) != TSR_OK)
 		goto out;
 	data.data = crl.p + tbs;
@@ -1076,6 +1085,115 @@ out:
 	gnutls_free(sig.data);
 	free(crl.p);
 	return rc;
+}
+
+enum tsr_err
+tsr_ca_crl(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
+    size_t n, uint64_t number, int64_t this_update, uint8_t **out,
+    size_t *out_len, struct tsr_why *why)
+{
+	const struct crl_prior none = { NULL, 0 };
+
+	return crl_build(ca, &none, revoked, n, number, this_update, out,
+	    out_len, why);
+}
+
+/*
+ * A DER reader over [p, end).  der_next takes one TLV of the given tag
+ * with a definite length of at most four bytes, puts its value in val
+ * and moves past it; false, moving nothing, if there is none.
+ */
+struct der_in {
+	const uint8_t	*p, *end;
+};
+
+static bool
+der_next(struct der_in *in, uint8_t tag, struct der_in *val)
+{
+	size_t avail = (size_t)(in->end - in->p), hl = 2, len, nb, i;
+
+	if (avail < 2 || in->p[0] != tag)
+		return false;
+	len = in->p[1];
+	if (len & 0x80) {
+		nb = len & 0x7f;
+		if (nb == 0 || nb > 4 || avail - 2 < nb)
+			return false;
+		for (len = 0, i = 0; i < nb; i++)
+			len = len << 8 | in->p[2 + i];
+		hl += nb;
+	}
+	if (len > avail - hl)
+		return false;
+	val->p = in->p + hl;
+	val->end = val->p + len;
+	in->p = val->end;
+	return true;
+}
+
+/* thisUpdate or nextUpdate: UTCTime or GeneralizedTime. */
+static bool
+der_next_time(struct der_in *in)
+{
+	struct der_in v;
+
+	return der_next(in, 0x17, &v) || der_next(in, 0x18, &v);
+}
+
+/* The revokedCertificates of a TBSCertList after its version; each
+ * entry must be a SEQUENCE, and the CRL must be ca's. */
+static bool
+crl_prior_entries(const struct tsr_ca *ca, struct der_in *tbs,
+    struct crl_prior *out)
+{
+	struct der_in v, list, e;
+	gnutls_datum_t issuer = { NULL, 0 };
+	const uint8_t *at;
+	bool same;
+
+	if (!der_next(tbs, 0x30, &v))		/* signature */
+		return false;
+	at = tbs->p;
+	if (!der_next(tbs, 0x30, &v) ||
+	    gnutls_x509_crt_get_raw_dn(ca->crt, &issuer) < 0)
+		return false;
+	same = issuer.size == (size_t)(tbs->p - at) &&
+	    memcmp(issuer.data, at, issuer.size) == 0;
+	gnutls_free(issuer.data);
+	if (!same || !der_next_time(tbs) || !der_next_time(tbs))
+		return false;
+	out->p = NULL;
+	out->len = 0;
+	if (der_next(tbs, 0x30, &list)) {
+		out->p = list.p;
+		out->len = (size_t)(list.end - list.p);
+		while (list.p < list.end)
+			if (!der_next(&list, 0x30, &e))
+				return false;
+	}
+	return tbs->p < tbs->end && tbs->p[0] == 0xa0;	/* crlExtensions */
+}
+
+enum tsr_err
+tsr_ca_crl_append(const struct tsr_ca *ca, const uint8_t *prior,
+    size_t prior_len, const struct tsr_ca_revoked *revoked, size_t n,
+    uint64_t number, int64_t this_update, uint8_t **out, size_t *out_len,
+    struct tsr_why *why)
+{
+	static const uint8_t v2[] = { 0x01 };
+	struct der_in in = { prior, prior + prior_len }, cl, tbs, v;
+	struct crl_prior entries;
+
+	*out = NULL;
+	*out_len = 0;
+	if (prior == NULL || !der_next(&in, 0x30, &cl) || in.p != in.end ||
+	    !der_next(&cl, 0x30, &tbs) || !der_next(&tbs, 0x02, &v) ||
+	    v.end - v.p != 1 || memcmp(v.p, v2, 1) != 0 ||
+	    !crl_prior_entries(ca, &tbs, &entries))
+		return tsr_err_why(why, TSR_ERR_INVALID,
+		    "the current CRL is not one this CA signed");
+	return crl_build(ca, &entries, revoked, n, number, this_update, out,
+	    out_len, why);
 }
 
 enum tsr_err

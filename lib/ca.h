@@ -195,6 +195,19 @@ TSR_MUST_CHECK enum tsr_err tsr_ca_crl(const struct tsr_ca *ca,
     int64_t this_update, uint8_t **out, size_t *out_len,
     struct tsr_why *why);
 
+/*
+ * The same CRL built on prior, a CRL DER this CA signed: its entries
+ * copied as they are, then revoked[0..n).  A revocation so costs a
+ * copy and a signature, not the reading of every entry again; entries
+ * past their certificate's notAfter leave at the next tsr_ca_crl.
+ * TSR_ERR_INVALID if prior is not a CRL of this CA's name.
+ */
+TSR_MUST_CHECK enum tsr_err tsr_ca_crl_append(const struct tsr_ca *ca,
+    const uint8_t *prior, size_t prior_len,
+    const struct tsr_ca_revoked *revoked, size_t n, uint64_t number,
+    int64_t this_update, uint8_t **out, size_t *out_len,
+    struct tsr_why *why);
+
 /* A DER CRL as PEM ("X509 CRL"), NUL-terminated, malloc'd; free(). */
 TSR_MUST_CHECK enum tsr_err tsr_ca_crl_pem(const uint8_t *der, size_t len,
     char **out, size_t *out_len);

@@ -264,6 +264,39 @@ out:
 	return rc;
 }
 
+/*
+ * Sign and store the next CRL as the current one and serial's entry: the
+ * cost of a revocation stays that of a copy and a signature however
+ * long the list.  A current CRL that cannot be extended (none yet, or
+ * not this CA's) is replaced by a whole new one.
+ */
+static enum tsr_err
+crl_add(struct tsr_store *st, const struct tsr_ca *ca, const char *serial,
+    enum tsr_ca_reason code, time_t now, int64_t number,
+    struct tsr_why *why)
+{
+	struct tsr_ca_revoked r = { serial, (int64_t)now, code };
+	struct tsr_crlrow cur = { 0, 0, NULL, 0 };
+	uint8_t *der = NULL;
+	size_t der_len = 0;
+	enum tsr_err rc;
+
+	rc = tsr_store_crl_get(st, &cur, why);
+	if (rc == TSR_OK && cur.number + 1 == number)
+		rc = tsr_ca_crl_append(ca, cur.der, cur.der_len, &r, 1,
+		    (uint64_t)number, (int64_t)now, &der, &der_len, NULL);
+	else if (rc == TSR_OK || rc == TSR_ERR_NOT_FOUND)
+		rc = TSR_ERR_INVALID;
+	free(cur.der);
+	if (rc == TSR_ERR_INVALID)
+		return crl_sign(st, ca, now, number, why);
+	if (rc == TSR_OK)
+		rc = tsr_store_crl_put(st, number, (int64_t)now, der, der_len,
+		    why);
+	free(der);
+	return rc;
+}
+
 /* The number the next CRL gets; *due says whether one is due at now. */
 static enum tsr_err
 crl_next(struct tsr_store *st, time_t now, int64_t *number, bool *due,
@@ -328,9 +361,12 @@ tsr_issuer_revoke(struct tsr_store *st, const struct tsr_ca *ca,
 	} else
 		rc = tsr_store_cert_revoke_client(st, client, (int64_t)now,
 		    reason, (int)code, &n, why);
+	/* A CRL due anyway is built whole, which drops expired entries. */
 	if (rc == TSR_OK && n > 0 &&
 	    (rc = crl_next(st, now, &number, &due, why)) == TSR_OK)
-		rc = crl_sign(st, ca, now, number, why);
+		rc = serial != NULL && !due ?
+		    crl_add(st, ca, serial, code, now, number, why) :
+		    crl_sign(st, ca, now, number, why);
 	if (rc != TSR_OK) {
 		tsr_store_rollback(st);
 		return rc;

@@ -177,7 +177,10 @@ like "401 asks for Basic credentials" "$(cat "$T/hdr")" \
 enroll svc
 is "no credentials: 401" "$STATUS" 401
 SECRET=$(tsr cert enroll-token svc)
-enroll svc -u "svc:${SECRET%?}0"
+# The secret with its last character changed (to one it is not).
+wrong=0
+[ "${SECRET: -1}" = 0 ] && wrong=1
+enroll svc -u "svc:${SECRET%?}$wrong"
 is "a wrong secret: 401" "$STATUS" 401
 enroll svc -u "other:$SECRET"
 is "another client's secret: 401" "$STATUS" 401
@@ -288,6 +291,56 @@ like "metric: certificates expiring within 7 days" "$(cat "$T/out")" \
 ok "revoke --client" tsr cert revoke --client svc
 tsr cert list --expiring 3h --json >"$T/out"
 json_check "nothing of svc is left unrevoked" 'assert d["certificates"] == []'
+
+# --- the CRL grows by one entry, and sheds expired ones when due -------
+# A revocation signs the current CRL's entries again with one more; the
+# CRL due every 8 hours is built anew from the store, without entries
+# whose certificates have expired.
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 |
+    tr 'A-F' 'a-f'; }
+crl_number() { openssl crl -inform DER -in "$1" -noout -crlnumber |
+    cut -d= -f2; }
+# crl_text N: a CRL newer than $C/crl(N-1).der, fetched and verified,
+# as text in $C/crlN.txt
+crl_text() {
+	local prev=$C/crl$(($1 - 1)).der
+	# The server takes up a new CRL within a second.
+	for _ in $(seq 30); do
+		scurl -o "$C/crl$1.der" "$BASE/crl"
+		[ "$(crl_number "$C/crl$1.der")" != "$(crl_number "$prev")" ] &&
+		    break
+		sleep 0.1
+	done
+	ok "CRL $1 verifies" openssl crl -inform DER -in "$C/crl$1.der" \
+	    -CAfile "$C/ca.pem" -noout
+	openssl crl -inform DER -in "$C/crl$1.der" -text -noout \
+	    >"$C/crl$1.txt"
+}
+entries() { grep -c "Serial Number:" "$C/crl$1.txt"; }
+crl_text 3
+mkdir "$C/late1" "$C/late2"
+tsr cert issue svc --out "$C/late1" >/dev/null
+tsr cert issue svc --out "$C/late2" >/dev/null
+L1=$(serial_of "$C/late1/svc.pem")
+L2=$(serial_of "$C/late2/svc.pem")
+ok "cert revoke (one more entry)" tsr cert revoke "$L1"
+crl_text 4
+is "the CRL has one entry more" "$(entries 4)" $(($(entries 3) + 1))
+ok "the first revoked serial is still listed" \
+    grep -qi "Serial Number: $SERIAL" "$C/crl4.txt"
+ok "the new serial is listed" grep -qi "Serial Number: $L1" "$C/crl4.txt"
+like "the old entry keeps its reason" "$(cat "$C/crl4.txt")" \
+    'Key Compromise'
+# $SERIAL's certificate has expired, and the CRL is 8 hours old.
+sq "UPDATE certificates SET not_after = $(($(date +%s) - 60))
+    WHERE serial = '$SERIAL'" >/dev/null
+sq "UPDATE crl SET this_update = this_update - 8 * 3600" >/dev/null
+ok "cert revoke (a CRL due anyway)" tsr cert revoke "$L2"
+crl_text 5
+ok "the expired certificate has left the CRL" \
+    test "$(grep -ci "Serial Number: $SERIAL" "$C/crl5.txt")" = 0
+ok "the other entries stay" grep -qi "Serial Number: $L1" "$C/crl5.txt"
+is "one entry fewer, one more" "$(entries 5)" "$(entries 4)"
 
 # --- client set --cert-ttl bounds ------------------------------------
 ok "client set --cert-ttl 5m" tsr client set svc --cert-ttl 5m

@@ -407,6 +407,77 @@ test_crl(void)
 	free(der);
 }
 
+/* Serial i of crl into b, its revocation time into *when. */
+static size_t
+crl_serial(gnutls_x509_crl_t crl, unsigned int i, uint8_t *b, time_t *when)
+{
+	size_t n = 32;
+
+	CHECK_INT(gnutls_x509_crl_get_crt_serial(crl, i, b, &n, when), 0);
+	return n;
+}
+
+/* A CRL extended by one entry: the old entries as they were, the new
+ * one last, a new number and time, and a good signature; a CRL of
+ * another CA, or no CRL at all, cannot be extended. */
+static void
+test_crl_append(void)
+{
+	const struct tsr_ca_revoked r[] = {
+		{ "7f01", crl_now - 10, TSR_CA_REASON_KEY_COMPROMISE },
+		{ "80", crl_now - 20, TSR_CA_REASON_NONE },
+		{ "0abc", crl_now, TSR_CA_REASON_SUPERSEDED },
+	};
+	gnutls_x509_crl_t crl;
+	struct tsr_ca *other;
+	uint8_t *der, *der2, b[32], num[8];
+	size_t len, len2, nlen = sizeof(num);
+	time_t when;
+
+	CHECK_INT(tsr_ca_crl(ca, r, 2, 7, crl_now - 60, &der, &len, NULL),
+	    TSR_OK);
+	CHECK_INT(tsr_ca_crl_append(ca, der, len, &r[2], 1, 8, crl_now,
+	    &der2, &len2, NULL), TSR_OK);
+	crl = crl_parse(der2, len2);
+	CHECK_INT(gnutls_x509_crl_get_crt_count(crl), 3);
+	CHECK_INT(gnutls_x509_crl_get_this_update(crl), crl_now);
+	CHECK_INT(gnutls_x509_crl_get_number(crl, num, &nlen, NULL), 0);
+	CHECK(nlen == 1 && num[0] == 8);
+	CHECK(crl_serial(crl, 0, b, &when) == 2 && b[0] == 0x7f);
+	CHECK_INT(when, crl_now - 10);
+	CHECK(crl_serial(crl, 1, b, &when) == 2 && b[1] == 0x80);
+	CHECK(crl_serial(crl, 2, b, &when) == 2 && b[0] == 0x0a);
+	CHECK_INT(when, crl_now);
+	gnutls_x509_crl_deinit(crl);
+	free(der2);
+	/* Not a CRL: cut short, a byte too many, none. */
+	CHECK_INT(tsr_ca_crl_append(ca, der, len - 1, &r[2], 1, 8, crl_now,
+	    &der2, &len2, NULL), TSR_ERR_INVALID);
+	CHECK(der2 == NULL);
+	CHECK_INT(tsr_ca_crl_append(ca, NULL, 0, &r[2], 1, 8, crl_now, &der2,
+	    &len2, NULL), TSR_ERR_INVALID);
+	free(der);
+	/* Another CA's CRL. */
+	CHECK_INT(tsr_ca_create("other", 3600, 256, NOW, &other, NULL),
+	    TSR_OK);
+	CHECK_INT(tsr_ca_crl(other, r, 2, 7, crl_now, &der, &len, NULL),
+	    TSR_OK);
+	CHECK_INT(tsr_ca_crl_append(ca, der, len, &r[2], 1, 8, crl_now,
+	    &der2, &len2, NULL), TSR_ERR_INVALID);
+	free(der);
+	tsr_ca_destroy(other);
+	/* An empty CRL gets its first entry. */
+	CHECK_INT(tsr_ca_crl(ca, NULL, 0, 1, crl_now, &der, &len, NULL),
+	    TSR_OK);
+	CHECK_INT(tsr_ca_crl_append(ca, der, len, r, 1, 2, crl_now, &der2,
+	    &len2, NULL), TSR_OK);
+	crl = crl_parse(der2, len2);
+	CHECK_INT(gnutls_x509_crl_get_crt_count(crl), 1);
+	gnutls_x509_crl_deinit(crl);
+	free(der2);
+	free(der);
+}
+
 /*
  * n entries: built and signed fast.  GnuTLS takes time quadratic in the
  * number of entries to read a CRL, so it reads only the smaller ones
@@ -463,6 +534,7 @@ main(void)
 	test_serials();
 	test_pkcs7();
 	test_crl();
+	test_crl_append();
 	test_crl_big(2000);
 	test_crl_big(100000);
 	gnutls_x509_crt_deinit(ca_crt);
