@@ -1131,22 +1131,82 @@ der_next(struct der_in *in, uint8_t tag, struct der_in *val)
 	return true;
 }
 
-/* thisUpdate or nextUpdate: UTCTime or GeneralizedTime. */
+/* n decimal digits at p, into *v, if within [lo, hi]. */
+static bool
+digits_in(const uint8_t *p, int n, unsigned int lo, unsigned int hi,
+    unsigned int *v)
+{
+	int i;
+
+	for (*v = 0, i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		*v = *v * 10 + (unsigned int)(p[i] - '0');
+	}
+	return *v >= lo && *v <= hi;
+}
+
+/* thisUpdate, nextUpdate or revocationDate as der_time writes them:
+ * UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ. */
 static bool
 der_next_time(struct der_in *in)
 {
+	static const unsigned int hi[] = { 12, 31, 23, 59, 59 };
 	struct der_in v;
+	unsigned int x;
+	int i, y;
 
-	return der_next(in, 0x17, &v) || der_next(in, 0x18, &v);
+	if (der_next(in, 0x17, &v))
+		y = 2;
+	else if (der_next(in, 0x18, &v))
+		y = 4;
+	else
+		return false;
+	if (v.end - v.p != y + 11 || v.p[y + 10] != 'Z' ||
+	    !digits_in(v.p, y, 0, 9999, &x))
+		return false;
+	for (i = 0; i < 5; i++)
+		if (!digits_in(v.p + y + 2 * i, 2, i < 2 ? 1 : 0, hi[i], &x))
+			return false;
+	return true;
+}
+
+/* One revokedCertificates entry as crl_entry writes it, and nothing
+ * else: a positive serial in minimal form of at most 21 bytes, a time,
+ * then a reasonCode extension or nothing. */
+static bool
+crl_entry_ok(struct der_in *list)
+{
+	static const uint8_t reason[] = { 0x30, 0x0c, 0x30, 0x0a, 0x06,
+	    0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01 };
+	struct der_in e, v;
+	size_t n;
+	uint8_t code;
+
+	if (!der_next(list, 0x30, &e) || !der_next(&e, 0x02, &v))
+		return false;
+	n = (size_t)(v.end - v.p);
+	if (n == 0 || n > 21 || (v.p[0] & 0x80) != 0 ||
+	    (n > 1 && v.p[0] == 0 && (v.p[1] & 0x80) == 0) ||
+	    (n == 1 && v.p[0] == 0) || !der_next_time(&e))
+		return false;
+	if (e.p == e.end)
+		return true;
+	if ((size_t)(e.end - e.p) != sizeof(reason) + 1 ||
+	    memcmp(e.p, reason, sizeof(reason)) != 0)
+		return false;
+	code = e.p[sizeof(reason)];
+	return code >= 1 && code <= 10 && code != 7;
 }
 
 /* The revokedCertificates of a TBSCertList after its version; each
- * entry must be a SEQUENCE, and the CRL must be ca's. */
+ * entry must be one crl_entry could have written, and the CRL must be
+ * ca's. */
 static bool
 crl_prior_entries(const struct tsr_ca *ca, struct der_in *tbs,
     struct crl_prior *out)
 {
-	struct der_in v, list, e;
+	struct der_in v, list;
 	gnutls_datum_t issuer = { NULL, 0 };
 	const uint8_t *at;
 	bool same;
@@ -1168,7 +1228,7 @@ crl_prior_entries(const struct tsr_ca *ca, struct der_in *tbs,
 		out->p = list.p;
 		out->len = (size_t)(list.end - list.p);
 		while (list.p < list.end)
-			if (!der_next(&list, 0x30, &e))
+			if (!crl_entry_ok(&list))
 				return false;
 	}
 	return tbs->p < tbs->end && tbs->p[0] == 0xa0;	/* crlExtensions */
