@@ -1,10 +1,10 @@
 /*
  * postgresql: the PostgreSQL engine of the store (see backend.h), over
- * libpq.  The only file that includes libpq-fe.h or holds PostgreSQL's
- * SQL.  Every statement takes its values as parameters (PQexecParams);
- * user text never becomes SQL.  The operations mean exactly what the
- * SQLite engine's do, errors and ordering included, so that callers need
- * not know which engine they talk to.
+ * libpq (loaded by pq.h).  The only file that calls libpq or holds
+ * PostgreSQL's SQL.  Every statement takes its values as parameters
+ * (PQexecParams); user text never becomes SQL.  The operations mean
+ * exactly what the SQLite engine's do, errors and ordering included, so
+ * that callers need not know which engine they talk to.
  *
  * Two differences of PostgreSQL are hidden here.  A failed statement
  * aborts the whole transaction, where SQLite fails only the statement:
@@ -22,13 +22,13 @@
 #include "audit.h"
 
 #include <errno.h>
-#include <libpq-fe.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "migration.h"
+#include "pq.h"
 #include "refuse.h"
 
 /* Advisory lock keys ("tsrW", "tsrM"): the write lock every write
@@ -91,9 +91,9 @@ db_err(const struct tsr_store *st, const PGresult *res, const char *what,
 	char line[200];
 
 	if (res != NULL)
-		m = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+		m = tsr_pq.resultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 	if (m == NULL)
-		m = PQerrorMessage(pq(st)->conn);
+		m = tsr_pq.errorMessage(pq(st)->conn);
 	clean_msg(m, pq(st)->password, line, sizeof(line));
 	return tsr_err_why(why, TSR_ERR_DB, "%s: %s: %s", pq(st)->label, what,
 	    line);
@@ -106,7 +106,7 @@ write_err(const struct tsr_store *st, const PGresult *res, const char *what,
     struct tsr_why *why)
 {
 	const char *state = res != NULL ?
-	    PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	    tsr_pq.resultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	char line[200];
 
 	if (state == NULL)
@@ -118,7 +118,7 @@ write_err(const struct tsr_store *st, const PGresult *res, const char *what,
 	/* check, not null, value too long or out of range */
 	if (strcmp(state, "23514") == 0 || strcmp(state, "23502") == 0 ||
 	    strcmp(state, "22001") == 0 || strcmp(state, "22003") == 0) {
-		clean_msg(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
+		clean_msg(tsr_pq.resultErrorField(res, PG_DIAG_MESSAGE_PRIMARY),
 		    pq(st)->password, line, sizeof(line));
 		return tsr_err_why(why, TSR_ERR_INVALID, "%s: %s", what, line);
 	}
@@ -196,14 +196,14 @@ p_opt_field(struct params *p, const char *field, size_t size)
 static bool
 in_tx(const struct tsr_store *st)
 {
-	return PQtransactionStatus(pq(st)->conn) != PQTRANS_IDLE;
+	return tsr_pq.transactionStatus(pq(st)->conn) != PQTRANS_IDLE;
 }
 
 /* Run sql with p's values; *res is the result, NULL on failure to send. */
 static PGresult *
 run(const struct tsr_store *st, const char *sql, const struct params *p)
 {
-	return PQexecParams(pq(st)->conn, sql, p != NULL ? p->n : 0, NULL,
+	return tsr_pq.execParams(pq(st)->conn, sql, p != NULL ? p->n : 0, NULL,
 	    p != NULL ? p->v : NULL, NULL, NULL, 0);
 }
 
@@ -212,17 +212,17 @@ static enum tsr_err
 exec(const struct tsr_store *st, const char *sql, const char *what,
     struct tsr_why *why)
 {
-	PGresult *res = PQexec(pq(st)->conn, sql);
+	PGresult *res = tsr_pq.exec(pq(st)->conn, sql);
 	enum tsr_err rc = TSR_OK;
 
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK)
+	if (tsr_pq.resultStatus(res) != PGRES_COMMAND_OK &&
+	    tsr_pq.resultStatus(res) != PGRES_TUPLES_OK)
 		rc = db_err(st, res, what, why);
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
-/* A query returning rows: *res on success, which the caller PQclear()s. */
+/* A query returning rows: *res on success, which the caller tsr_pq.clear()s. */
 static enum tsr_err
 query(const struct tsr_store *st, const char *sql, const struct params *p,
     const char *what, PGresult **res, struct tsr_why *why)
@@ -234,10 +234,10 @@ query(const struct tsr_store *st, const char *sql, const struct params *p,
 		return tsr_err_why(why, TSR_ERR_INVALID,
 		    "unterminated field in store row");
 	*res = run(st, sql, p);
-	if (PQresultStatus(*res) == PGRES_TUPLES_OK)
+	if (tsr_pq.resultStatus(*res) == PGRES_TUPLES_OK)
 		return TSR_OK;
 	rc = db_err(st, *res, what, why);
-	PQclear(*res);
+	tsr_pq.clear(*res);
 	*res = NULL;
 	return rc;
 }
@@ -245,7 +245,7 @@ query(const struct tsr_store *st, const char *sql, const struct params *p,
 static int
 count_changes(const PGresult *res)
 {
-	const char *s = PQcmdTuples((PGresult *)res);
+	const char *s = tsr_pq.cmdTuples((PGresult *)res);
 	char *end;
 	long n;
 
@@ -278,15 +278,15 @@ run_write(const struct tsr_store *st, const char *sql,
 	if (sp && (rc = exec(st, "SAVEPOINT tsr_write", what, why)) != TSR_OK)
 		return rc;
 	res = run(st, sql, p);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK &&
-	    PQresultStatus(res) != PGRES_TUPLES_OK)
+	if (tsr_pq.resultStatus(res) != PGRES_COMMAND_OK &&
+	    tsr_pq.resultStatus(res) != PGRES_TUPLES_OK)
 		rc = write_err(st, res, what, why);
 	else if (changes != NULL)
 		*changes = count_changes(res);
-	PQclear(res);
+	tsr_pq.clear(res);
 	if (sp && rc != TSR_OK)
 		(void)exec(st, "ROLLBACK TO SAVEPOINT tsr_write", what, NULL);
-	if (sp && PQtransactionStatus(pq(st)->conn) == PQTRANS_INTRANS) {
+	if (sp && tsr_pq.transactionStatus(pq(st)->conn) == PQTRANS_INTRANS) {
 		enum tsr_err rel = exec(st, "RELEASE SAVEPOINT tsr_write",
 		    what, rc == TSR_OK ? why : NULL);
 
@@ -302,12 +302,12 @@ col_text(const PGresult *res, int i, int col, char *dst, size_t size)
 {
 	size_t len;
 
-	if (PQgetisnull(res, i, col))
+	if (tsr_pq.getisnull(res, i, col))
 		return false;
-	len = (size_t)PQgetlength(res, i, col);
+	len = (size_t)tsr_pq.getlength(res, i, col);
 	if (len >= size)
 		return false;
-	memcpy(dst, PQgetvalue(res, i, col), len);
+	memcpy(dst, tsr_pq.getvalue(res, i, col), len);
 	dst[len] = '\0';
 	return strlen(dst) == len;
 }
@@ -316,7 +316,7 @@ col_text(const PGresult *res, int i, int col, char *dst, size_t size)
 static bool
 col_opt_text(const PGresult *res, int i, int col, char *dst, size_t size)
 {
-	if (PQgetisnull(res, i, col)) {
+	if (tsr_pq.getisnull(res, i, col)) {
 		dst[0] = '\0';
 		return true;
 	}
@@ -332,9 +332,9 @@ col_int(const PGresult *res, int i, int col, int64_t *v)
 	long long x;
 
 	*v = 0;
-	if (PQgetisnull(res, i, col))
+	if (tsr_pq.getisnull(res, i, col))
 		return true;
-	s = PQgetvalue(res, i, col);
+	s = tsr_pq.getvalue(res, i, col);
 	errno = 0;
 	x = strtoll(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0')
@@ -358,7 +358,7 @@ collect(const struct tsr_store *st, const char *sql, const struct params *p,
 	*out_n = 0;
 	if ((rc = query(st, sql, p, "read", &res, why)) != TSR_OK)
 		return rc;
-	n = (size_t)PQntuples(res);
+	n = (size_t)tsr_pq.ntuples(res);
 	if (n > 0 && (n > SIZE_MAX / size ||
 	    (rows = calloc(n, size)) == NULL)) {
 		rc = tsr_err_why(why, TSR_ERR_NOMEM, "list");
@@ -375,7 +375,7 @@ collect(const struct tsr_store *st, const char *sql, const struct params *p,
 	rows = NULL;
 out:
 	free(rows);
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -391,8 +391,8 @@ has_row(const struct tsr_store *st, const char *sql, const char *key,
 	*found = false;
 	p_str(&p, key);
 	if ((rc = query(st, sql, &p, "read", &res, why)) == TSR_OK)
-		*found = PQntuples(res) > 0;
-	PQclear(res);
+		*found = tsr_pq.ntuples(res) > 0;
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -459,10 +459,10 @@ parse_dsn(struct pg_store *s, const char *dsn, struct tsr_why *why)
 	char *err = NULL, raw[256], line[200];
 
 	uri_secrets(dsn, raw, sizeof(raw));
-	if ((opts = PQconninfoParse(dsn, &err)) == NULL) {
+	if ((opts = tsr_pq.conninfoParse(dsn, &err)) == NULL) {
 		clean_msg(err != NULL ? err : "out of memory", raw[0] ? raw :
 		    NULL, line, sizeof(line));
-		PQfreemem(err);
+		tsr_pq.freemem(err);
 		return tsr_err_why(why, TSR_ERR_INVALID,
 		    "malformed PostgreSQL URI: %s", line);
 	}
@@ -470,10 +470,10 @@ parse_dsn(struct pg_store *s, const char *dsn, struct tsr_why *why)
 	for (o = opts; o->keyword != NULL; o++)
 		if (strcmp(o->keyword, "password") == 0 && o->val != NULL &&
 		    *o->val != '\0' && (s->password = strdup(o->val)) == NULL) {
-			PQconninfoFree(opts);
+			tsr_pq.conninfoFree(opts);
 			return tsr_err_why(why, TSR_ERR_NOMEM, "open database");
 		}
-	PQconninfoFree(opts);
+	tsr_pq.conninfoFree(opts);
 	return TSR_OK;
 }
 
@@ -503,14 +503,16 @@ pg_open(const char *dsn, struct tsr_store **out, struct tsr_why *why)
 	char line[200];
 
 	*out = NULL;
+	if ((rc = tsr_pq_load(why)) != TSR_OK)
+		return rc;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return tsr_err_why(why, TSR_ERR_NOMEM, "open database");
 	s->base.ops = &tsr_store_postgresql_ops;
 	if ((rc = parse_dsn(s, dsn, why)) != TSR_OK)
 		goto out;
-	s->conn = PQconnectdbParams(keys, vals, 1);
-	if (s->conn == NULL || PQstatus(s->conn) != CONNECTION_OK) {
-		clean_msg(s->conn != NULL ? PQerrorMessage(s->conn) :
+	s->conn = tsr_pq.connectdbParams(keys, vals, 1);
+	if (s->conn == NULL || tsr_pq.status(s->conn) != CONNECTION_OK) {
+		clean_msg(s->conn != NULL ? tsr_pq.errorMessage(s->conn) :
 		    "out of memory", s->password, line, sizeof(line));
 		rc = tsr_err_why(why, TSR_ERR_DB, "cannot connect to %s: %s",
 		    s->label, line);
@@ -518,7 +520,7 @@ pg_open(const char *dsn, struct tsr_store **out, struct tsr_why *why)
 	}
 	/* The server's notices ("already exists, skipping") are not ours
 	 * to print: a command says one line or nothing. */
-	(void)PQsetNoticeProcessor(s->conn, ignore_notice, NULL);
+	(void)tsr_pq.setNoticeProcessor(s->conn, ignore_notice, NULL);
 	if ((rc = exec(&s->base, sql_session, "open", why)) != TSR_OK)
 		goto out;
 	*out = &s->base;
@@ -537,7 +539,7 @@ pg_close(struct tsr_store *st)
 	if (s == NULL)
 		return;
 	if (s->conn != NULL)
-		PQfinish(s->conn);
+		tsr_pq.finish(s->conn);
 	if (s->password != NULL) {
 		explicit_bzero(s->password, strlen(s->password));
 		free(s->password);
@@ -578,16 +580,16 @@ pg_begin(struct tsr_store *st, int flags, struct tsr_why *why)
 static enum tsr_err
 pg_commit(struct tsr_store *st, struct tsr_why *why)
 {
-	PGresult *res = PQexec(pq(st)->conn, "COMMIT");
+	PGresult *res = tsr_pq.exec(pq(st)->conn, "COMMIT");
 	enum tsr_err rc = TSR_OK;
 
 	/* COMMIT of a failed transaction rolls back and says so. */
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+	if (tsr_pq.resultStatus(res) != PGRES_COMMAND_OK)
 		rc = db_err(st, res, "commit", why);
-	else if (strcmp(PQcmdStatus(res), "COMMIT") != 0)
+	else if (strcmp(tsr_pq.cmdStatus(res), "COMMIT") != 0)
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: commit: the transaction "
 		    "failed and was rolled back", pq(st)->label);
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -617,20 +619,20 @@ current_version(struct tsr_store *st, int *version, struct tsr_why *why)
 
 	*version = 0;
 	if ((rc = query(st, sql_mig_has_table, NULL, "read schema version",
-	    &res, why)) != TSR_OK || PQntuples(res) == 0)
+	    &res, why)) != TSR_OK || tsr_pq.ntuples(res) == 0)
 		goto out;
-	PQclear(res);
+	tsr_pq.clear(res);
 	if ((rc = query(st, sql_mig_max, NULL, "read schema version", &res,
 	    why)) != TSR_OK)
 		goto out;
-	if (PQntuples(res) != 1 || !col_int(res, 0, 0, &v) || v < 0 ||
+	if (tsr_pq.ntuples(res) != 1 || !col_int(res, 0, 0, &v) || v < 0 ||
 	    v > INT32_MAX)
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad schema version",
 		    pq(st)->label);
 	else
 		*version = (int)v;
 out:
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -743,10 +745,10 @@ pg_generations(struct tsr_store *st, struct tsr_store_gens *out,
 	if ((rc = query(st, sql_generations, NULL, "read generations", &res,
 	    why)) != TSR_OK)
 		return rc;
-	for (i = 0; i < 4 && PQntuples(res) == 1; i++)
-		if (PQgetisnull(res, 0, i))
+	for (i = 0; i < 4 && tsr_pq.ntuples(res) == 1; i++)
+		if (tsr_pq.getisnull(res, 0, i))
 			break;
-	if (PQntuples(res) != 1 || i < 4 || !col_int(res, 0, 0, &out->policy) ||
+	if (tsr_pq.ntuples(res) != 1 || i < 4 || !col_int(res, 0, 0, &out->policy) ||
 	    !col_int(res, 0, 1, &out->keys) ||
 	    !col_int(res, 0, 2, &out->revocations) ||
 	    !col_int(res, 0, 3, &out->certs)) {
@@ -754,7 +756,7 @@ pg_generations(struct tsr_store *st, struct tsr_store_gens *out,
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: no generation counters",
 		    pq(st)->label);
 	}
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -782,13 +784,13 @@ pg_setting_get(struct tsr_store *st, const char *name, int64_t *value,
 	if ((rc = query(st, sql_setting_get, &p, "read setting", &res, why)) !=
 	    TSR_OK)
 		return rc;
-	if (PQntuples(res) == 0)
+	if (tsr_pq.ntuples(res) == 0)
 		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND, "no setting \"%s\"",
 		    tsr_refuse_show(name, b));
 	else if (!col_int(res, 0, 0, value))
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad setting row",
 		    pq(st)->label);
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -898,9 +900,9 @@ client_taken(struct tsr_store *st, const struct tsr_client *c, bool by_name,
 		return rc;
 	rc = tsr_err_why(why, TSR_ERR_EXISTS, "certificate CN \"%s\" "
 	    "is already used by client \"%s\"", tsr_refuse_show(c->cn, b1),
-	    PQntuples(res) > 0 ? tsr_refuse_show(PQgetvalue(res, 0, 0),
+	    tsr_pq.ntuples(res) > 0 ? tsr_refuse_show(tsr_pq.getvalue(res, 0, 0),
 	    b2) : "?");
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -931,14 +933,14 @@ pg_client_get(struct tsr_store *st, const char *name, struct tsr_client *out,
 	if ((rc = query(st, sql_client_get, &p, "read client", &res, why)) !=
 	    TSR_OK)
 		return rc;
-	if (PQntuples(res) == 0)
+	if (tsr_pq.ntuples(res) == 0)
 		rc = tsr_refuse_no_client(name, why);
 	else if (read_client(res, 0, out) != TSR_OK) {
 		memset(out, 0, sizeof(*out));
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad client row",
 		    pq(st)->label);
 	}
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -1231,14 +1233,14 @@ pg_key_get(struct tsr_store *st, const char *kid, struct tsr_keyrow *out,
 	if ((rc = query(st, sql_key_get, &p, "read signing key", &res,
 	    why)) != TSR_OK)
 		return rc;
-	if (PQntuples(res) == 0)
+	if (tsr_pq.ntuples(res) == 0)
 		rc = tsr_refuse_no_key(kid, why);
 	else if (read_key(res, 0, out) != TSR_OK) {
 		memset(out, 0, sizeof(*out));
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad signing key row",
 		    pq(st)->label);
 	}
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -1345,14 +1347,14 @@ pg_key_secret_get(struct tsr_store *st, const char *kid, char **sealed,
 	if ((rc = query(st, sql_secret_get, &p, "read sealed key", &res,
 	    why)) != TSR_OK)
 		return rc;
-	if (PQntuples(res) == 0)
+	if (tsr_pq.ntuples(res) == 0)
 		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND,
 		    "no sealed private key for signing key \"%s\"",
 		    tsr_refuse_show(kid, b));
-	else if (PQgetisnull(res, 0, 0) ||
-	    (*sealed = strdup(PQgetvalue(res, 0, 0))) == NULL)
+	else if (tsr_pq.getisnull(res, 0, 0) ||
+	    (*sealed = strdup(tsr_pq.getvalue(res, 0, 0))) == NULL)
 		rc = tsr_err_why(why, TSR_ERR_NOMEM, "read sealed key");
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -1485,7 +1487,7 @@ pg_ca_get(struct tsr_store *st, struct tsr_carow *out, struct tsr_why *why)
 	if ((rc = query(st, sql_ca_get, NULL, "read CA", &res, why)) !=
 	    TSR_OK)
 		return rc;
-	if (PQntuples(res) == 0)
+	if (tsr_pq.ntuples(res) == 0)
 		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND,
 		    "no CA (tessera ca init creates one)");
 	else if (!col_text(res, 0, 0, out->cert_pem, sizeof(out->cert_pem)) ||
@@ -1495,7 +1497,7 @@ pg_ca_get(struct tsr_store *st, struct tsr_carow *out, struct tsr_why *why)
 	    !col_int(res, 0, 4, &out->created_at))
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad CA row",
 		    pq(st)->label);
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -1623,12 +1625,12 @@ pg_cert_get(struct tsr_store *st, const char *serial,
 	if ((rc = query(st, sql_cert_get, &p, "read certificate", &res,
 	    why)) != TSR_OK)
 		return rc;
-	if (PQntuples(res) == 0)
+	if (tsr_pq.ntuples(res) == 0)
 		rc = tsr_refuse_no_cert(serial, why);
 	else if (read_cert(res, 0, out) != TSR_OK)
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad certificate row",
 		    pq(st)->label);
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -1754,10 +1756,10 @@ pg_cert_count_expiring(struct tsr_store *st, int64_t now, int64_t before,
 	if ((rc = query(st, sql_cert_expiring, &p, "count certificates", &res,
 	    why)) != TSR_OK)
 		return rc;
-	if (PQntuples(res) != 1 || !col_int(res, 0, 0, count))
+	if (tsr_pq.ntuples(res) != 1 || !col_int(res, 0, 0, count))
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad count",
 		    pq(st)->label);
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -1871,18 +1873,18 @@ crl_der(const PGresult *res, struct tsr_crlrow *out)
 	unsigned char *raw;
 	size_t len = 0;
 
-	if (PQgetisnull(res, 0, 2) || (raw = PQunescapeBytea(
-	    (const unsigned char *)PQgetvalue(res, 0, 2), &len)) == NULL)
+	if (tsr_pq.getisnull(res, 0, 2) || (raw = tsr_pq.unescapeBytea(
+	    (const unsigned char *)tsr_pq.getvalue(res, 0, 2), &len)) == NULL)
 		return TSR_ERR_DB;
 	if (len == 0 || len > CRL_MAX_DER ||
 	    (out->der = malloc(len)) == NULL) {
-		PQfreemem(raw);
+		tsr_pq.freemem(raw);
 		return len == 0 || len > CRL_MAX_DER ? TSR_ERR_DB :
 		    TSR_ERR_NOMEM;
 	}
 	memcpy(out->der, raw, len);
 	out->der_len = len;
-	PQfreemem(raw);
+	tsr_pq.freemem(raw);
 	return TSR_OK;
 }
 
@@ -1896,14 +1898,14 @@ pg_crl_get(struct tsr_store *st, struct tsr_crlrow *out, struct tsr_why *why)
 	if ((rc = query(st, sql_crl_get, NULL, "read CRL", &res, why)) !=
 	    TSR_OK)
 		return rc;
-	if (PQntuples(res) == 0)
+	if (tsr_pq.ntuples(res) == 0)
 		rc = tsr_err_why(why, TSR_ERR_NOT_FOUND, "no CRL yet");
 	else if (!col_int(res, 0, 0, &out->number) ||
 	    !col_int(res, 0, 1, &out->this_update) ||
 	    (rc = crl_der(res, out)) != TSR_OK)
 		rc = tsr_err_why(why, rc == TSR_ERR_NOMEM ? rc : TSR_ERR_DB,
 		    "%s: bad CRL row", pq(st)->label);
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -1918,11 +1920,11 @@ pg_crl_state(struct tsr_store *st, int64_t *number, int64_t *this_update,
 	if ((rc = query(st, sql_crl_state, NULL, "read CRL", &res, why)) !=
 	    TSR_OK)
 		return rc;
-	if (PQntuples(res) == 1 && (!col_int(res, 0, 0, number) ||
+	if (tsr_pq.ntuples(res) == 1 && (!col_int(res, 0, 0, number) ||
 	    !col_int(res, 0, 1, this_update)))
 		rc = tsr_err_why(why, TSR_ERR_DB, "%s: bad CRL row",
 		    pq(st)->label);
-	PQclear(res);
+	tsr_pq.clear(res);
 	return rc;
 }
 
@@ -2142,7 +2144,7 @@ pg_listen(struct tsr_store *st, int *fd, struct tsr_why *why)
 	*fd = -1;
 	if ((rc = exec(st, "LISTEN tessera", "listen", why)) != TSR_OK)
 		return rc;
-	if ((*fd = PQsocket(pq(st)->conn)) < 0)
+	if ((*fd = tsr_pq.socket(pq(st)->conn)) < 0)
 		return tsr_err_why(why, TSR_ERR_DB, "%s: listen: no socket",
 		    pq(st)->label);
 	return TSR_OK;
@@ -2171,11 +2173,11 @@ pg_listen_drain(struct tsr_store *st, unsigned *areas, struct tsr_why *why)
 	*areas = 0;
 	/* Reads what the socket holds without blocking; a closed
 	 * connection (server gone, backend terminated) fails here. */
-	if (PQconsumeInput(c) == 0 || PQstatus(c) != CONNECTION_OK)
+	if (tsr_pq.consumeInput(c) == 0 || tsr_pq.status(c) != CONNECTION_OK)
 		return db_err(st, NULL, "listen", why);
-	while ((n = PQnotifies(c)) != NULL) {
+	while ((n = tsr_pq.notifies(c)) != NULL) {
 		*areas |= notify_area(n->extra);
-		PQfreemem(n);
+		tsr_pq.freemem(n);
 	}
 	return TSR_OK;
 }

@@ -80,6 +80,11 @@ ok "the database holds no KEK" test "$(grep -c -e "$kekhex" -e "$kekb64" \
     <<<"$dump")" -eq 0
 active=$(sql "$DB" "SELECT kid FROM signing_keys WHERE state = 'active'")
 start_server || bail "the server did not start with its KEK"
+# libpq is loaded for a PostgreSQL store, not linked (lib/store/pq.h).
+grep -q 'libpq\.so' "/proc/$SERVER_PID/maps"
+tap_ok $? "the server on PostgreSQL has loaded libpq"
+readelf -d "$TESSERA" | grep NEEDED >"$T/needed"
+ok "the program does not link libpq" test "$(grep -c libpq "$T/needed")" = 0
 stop_server
 ok "the server started and stopped" test "$SERVER_STATUS" -eq 0
 

@@ -17,6 +17,11 @@ tsr client add order-service --cn order-service >/dev/null &&
 ISSUER=https://auth.example.test:8443/tessera
 start_server --issuer "$ISSUER" --jwks-max-age 7m ||
     bail "the server did not start"
+# On SQLite nothing of PostgreSQL's client library is loaded.
+if ! pg_mode; then
+	grep -q 'libpq\.so' "/proc/$SERVER_PID/maps"
+	is "the server on SQLite has not loaded libpq" "$?" 1
+fi
 GOOD="grant_type=client_credentials&audience=inventory"
 
 # --- JWKS --------------------------------------------------------------------

@@ -111,13 +111,19 @@ grep -E 'test_|fuzz|loadgen|/include/' "$T/contents" >"$T/extra"
 check "deb holds no test program or header" \
     "$([ ! -s "$T/extra" ]; echo $?)" "$(cat "$T/extra")"
 
-dpkg-deb -f "$deb" Package Version Architecture Depends >"$T/control"
+dpkg-deb -f "$deb" Package Version Architecture Depends Recommends \
+    >"$T/control"
 grep -qx "Package: tessera" "$T/control" &&
     grep -qx "Version: ${deb_version}" "$T/control" &&
     grep -qx "Architecture: $arch" "$T/control" &&
     grep -q "^Depends: .*adduser" "$T/control" &&
     grep -q "^Depends: .*libgnutls30" "$T/control"
 check "control: package, version, architecture, Depends" $? \
+    "$(cat "$T/control")"
+# libpq is loaded only for a PostgreSQL store: recommended, not linked.
+grep -q "^Recommends: .*libpq5" "$T/control" &&
+    ! grep -q "^Depends: .*libpq" "$T/control"
+check "control: Recommends libpq5, which the program does not link" $? \
     "$(cat "$T/control")"
 mkdir "$T/ctl"
 dpkg-deb -e "$deb" "$T/ctl"
