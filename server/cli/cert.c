@@ -24,6 +24,7 @@
 #include "issuer.h"
 #include "policy.h"
 #include "store/store.h"
+#include "x509.h"
 
 /* An enrollment secret lives 1h by default, 7d at most. */
 #define ENROLL_TTL_DEFAULT	3600
@@ -202,20 +203,6 @@ cert_issue(struct cli *c, int argc, char **argv)
 	return ex;
 }
 
-/* Lowercase hex of in[0..len) into out (2 * len + 1 bytes). */
-static void
-hex(const uint8_t *in, size_t len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 /*
  * A new secret: ENROLL_SECRET_LEN random bytes as hex in secret; its
  * row (random id, SHA-256 of the secret text) in e.
@@ -226,17 +213,21 @@ enroll_make(const char *client, int64_t ttl, char *secret,
 {
 	uint8_t raw[ENROLL_SECRET_LEN], id[8], h[32];
 	time_t now = time(NULL);
+	enum tsr_err rc;
 
 	memset(e, 0, sizeof(*e));
 	if (gnutls_rnd(GNUTLS_RND_KEY, raw, sizeof(raw)) < 0 ||
 	    gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id)) < 0)
 		return TSR_ERR_CRYPTO;
-	hex(raw, sizeof(raw), secret);
+	rc = tsr_x509_hex(raw, sizeof(raw), secret, 2 * sizeof(raw) + 1);
 	explicit_bzero(raw, sizeof(raw));
-	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, secret, strlen(secret), h) < 0)
+	if (rc != TSR_OK || gnutls_hash_fast(GNUTLS_DIG_SHA256, secret,
+	    strlen(secret), h) < 0)
 		return TSR_ERR_CRYPTO;
-	hex(id, sizeof(id), e->id);
-	hex(h, sizeof(h), e->secret_sha256);
+	if ((rc = tsr_x509_hex(id, sizeof(id), e->id, sizeof(e->id))) !=
+	    TSR_OK || (rc = tsr_x509_hex(h, sizeof(h), e->secret_sha256,
+	    sizeof(e->secret_sha256))) != TSR_OK)
+		return rc;
 	(void)snprintf(e->client, sizeof(e->client), "%s", client);
 	e->created_at = (int64_t)now;
 	e->expires_at = (int64_t)now + ttl;

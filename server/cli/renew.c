@@ -16,6 +16,8 @@
 #include <gnutls/x509.h>
 #include <nettle/base64.h>
 
+#include "x509.h"
+
 #define RENEW_MAX_CERTS	16	/* in one PKCS #7 answer */
 
 char *
@@ -58,19 +60,6 @@ renew_wipe(char *p, size_t len)
 	free(p);
 }
 
-static void
-hex(const unsigned char *in, size_t len, char *out)
-{
-	static const char d[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = d[in[i] >> 4];
-		out[2 * i + 1] = d[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 /* Fill out from a parsed certificate. */
 static int
 describe(gnutls_x509_crt_t crt, struct renew_cert *out, char *err,
@@ -97,8 +86,12 @@ describe(gnutls_x509_crt_t crt, struct renew_cert *out, char *err,
 		    "fingerprint cannot be read");
 		return -1;
 	}
-	hex(serial, slen, out->serial);
-	hex(fp, fplen, out->sha256);
+	if (tsr_x509_hex(serial, slen, out->serial, sizeof(out->serial)) !=
+	    TSR_OK || tsr_x509_hex(fp, fplen, out->sha256,
+	    sizeof(out->sha256)) != TSR_OK) {
+		snprintf(err, err_len, "the certificate's serial is too long");
+		return -1;
+	}
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "policy.h"
 #include "server.h"
+#include "x509.h"
 
 /* Longest "client:secret" a Basic header may carry. */
 #define EST_MAX_BASIC	(TSR_MAX_NAME + 1 + 128)
@@ -276,19 +277,6 @@ basic_auth(const char *header, char *buf, size_t size, char **secret)
 	return true;
 }
 
-static void
-hex32(const uint8_t h[32], char out[65])
-{
-	static const char d[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = d[h[i] >> 4];
-		out[2 * i + 1] = d[h[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 /* Which live secret of the client, if any, secret is: its id in id.
  * Every candidate is compared in constant time. */
 static bool
@@ -302,9 +290,9 @@ match_secret(struct tsr_store *st, const char *client, const char *secret,
 	bool found = false;
 
 	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, secret, strlen(secret), h) < 0 ||
+	    tsr_x509_hex(h, sizeof(h), hx, sizeof(hx)) != TSR_OK ||
 	    tsr_store_enroll_live(st, client, now, &rows, &n, NULL) != TSR_OK)
 		return false;
-	hex32(h, hx);
 	for (i = 0; i < n; i++) {
 		if (gnutls_memcmp(rows[i].secret_sha256, hx, 64) == 0 &&
 		    !found) {

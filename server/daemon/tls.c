@@ -18,6 +18,7 @@
 #include "policy.h"
 #include "token.h"
 #include "trust.h"
+#include "x509.h"
 
 struct tls_creds {
 	char			*cert_pem;
@@ -510,18 +511,13 @@ peer_policy(gnutls_x509_crt_t leaf, const char **reason)
 static void
 leaf_serial(gnutls_x509_crt_t leaf, struct tls_peer *peer)
 {
-	static const char d[] = "0123456789abcdef";
 	unsigned char raw[TSR_MAX_SERIAL / 2];
-	size_t len = sizeof(raw), i;
+	size_t len = sizeof(raw);
 
-	peer->serial[0] = '\0';
-	if (gnutls_x509_crt_get_serial(leaf, raw, &len) < 0)
-		return;
-	for (i = 0; i < len; i++) {
-		peer->serial[2 * i] = d[raw[i] >> 4];
-		peer->serial[2 * i + 1] = d[raw[i] & 15];
-	}
-	peer->serial[2 * len] = '\0';
+	if (gnutls_x509_crt_get_serial(leaf, raw, &len) < 0 ||
+	    tsr_x509_hex(raw, len, peer->serial, sizeof(peer->serial)) !=
+	    TSR_OK)
+		peer->serial[0] = '\0';
 }
 
 int

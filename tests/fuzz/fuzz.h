@@ -61,4 +61,26 @@ fuzz_split(const uint8_t *data, size_t size, char **a, size_t *a_len,
 	return true;
 }
 
+/* A target's whole entry point for a pair of files: split data, then
+ * run(first, second), both as gnutls_datum_t (the target includes
+ * gnutls.h), unless either is longer than max: the server reads no such
+ * file. */
+#define FUZZ_PAIR(data, size, max, run) do {				\
+	char *fa_, *fb_;						\
+	size_t fa_len_, fb_len_;					\
+									\
+	if (!fuzz_split(data, size, &fa_, &fa_len_, &fb_, &fb_len_))	\
+		return 0;						\
+	if (fa_len_ <= (max) && fb_len_ <= (max)) {			\
+		gnutls_datum_t a_ = { (unsigned char *)fa_,		\
+		    (unsigned int)fa_len_ };				\
+		gnutls_datum_t b_ = { (unsigned char *)fb_,		\
+		    (unsigned int)fb_len_ };				\
+		run(&a_, &b_);						\
+	}								\
+	free(fa_);							\
+	free(fb_);							\
+	return 0;							\
+} while (0)
+
 #endif

@@ -223,22 +223,6 @@ run(const gnutls_datum_t *ca, const gnutls_datum_t *crl)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	gnutls_datum_t ca, crl;
-	char *a, *b;
-	size_t a_len, b_len;
-
-	if (!fuzz_split(data, size, &a, &a_len, &b, &b_len))
-		return 0;
-	/* tls.c reads neither file past TLS_MAX_FILE bytes */
-	if (a_len > TLS_MAX_FILE || b_len > TLS_MAX_FILE)
-		goto out;
-	ca.data = (unsigned char *)a;
-	ca.size = (unsigned int)a_len;
-	crl.data = (unsigned char *)b;
-	crl.size = (unsigned int)b_len;
-	run(&ca, &crl);
-out:
-	free(a);
-	free(b);
-	return 0;
+	/* tls.c reads no file past TLS_MAX_FILE bytes */
+	FUZZ_PAIR(data, size, TLS_MAX_FILE, run);
 }
