@@ -69,3 +69,25 @@ conn_close(struct conn *c)
 	c->st = NULL;
 	c->dsn = NULL;
 }
+
+void
+conn_shared_init(struct conn_shared *c)
+{
+	pthread_mutex_init(&c->mu, NULL);
+	c->conn.st = NULL;
+	c->conn.dsn = NULL;
+}
+
+enum tsr_err
+conn_shared_open(struct conn_shared *c, const char *dsn, const char *who,
+    struct tsr_why *why)
+{
+	return conn_open(&c->conn, dsn, who, why);
+}
+
+void
+conn_shared_finish(struct conn_shared *c)
+{
+	conn_close(&c->conn);
+	pthread_mutex_destroy(&c->mu);
+}

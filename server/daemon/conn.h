@@ -9,6 +9,7 @@
 #ifndef TSR_DAEMON_CONN_H
 #define TSR_DAEMON_CONN_H
 
+#include <pthread.h>
 #include <stdint.h>
 
 #include "store/store.h"
@@ -34,6 +35,19 @@ struct tsr_store *conn_get(struct conn *c);
 void conn_fail(struct conn *c);
 /* NULL-safe on a conn never opened. */
 void conn_close(struct conn *c);
+
+/* A conn that several threads write on, one at a time under mu. */
+struct conn_shared {
+	pthread_mutex_t	 mu;
+	struct conn	 conn;		/* unset until conn_shared_open */
+};
+
+void conn_shared_init(struct conn_shared *c);
+/* Open it now; TSR_OK or why not (start-up: fatal). */
+enum tsr_err conn_shared_open(struct conn_shared *c, const char *dsn,
+    const char *who, struct tsr_why *why);
+/* Close it; after its users stopped. */
+void conn_shared_finish(struct conn_shared *c);
 
 /* Milliseconds on the monotonic clock. */
 int64_t conn_now_ms(void);

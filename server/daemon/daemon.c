@@ -184,7 +184,7 @@ struct loop {
 static void
 own_trust_update(struct loop *l, bool *ca_changed)
 {
-	const struct est_view *v;
+	const struct caview *v;
 	struct snap *ref;
 	char *ca = NULL, *crl = NULL;
 
@@ -420,7 +420,7 @@ rotate_if_due(struct loop *l, time_t now)
 static void
 tend_certs(struct loop *l, time_t now)
 {
-	const struct est_view *v;
+	const struct caview *v;
 	struct tsr_why why = { "" };
 	struct snap *ref;
 	int64_t n = 0;
@@ -687,7 +687,7 @@ open_store(struct server *s, struct loop *l)
 	if (conn_open(&l->poll, dsn, "poller", &why) != TSR_OK ||
 	    conn_open(&l->tend, dsn, "key upkeep", &why) != TSR_OK ||
 	    revoker_open(&s->revoker, dsn, &why) != TSR_OK ||
-	    est_db_open(&s->est_db, dsn, &why) != TSR_OK ||
+	    conn_shared_open(&s->est_db, dsn, "issuer", &why) != TSR_OK ||
 	    tsr_store_migrate(l->poll.st, NULL, &why) != TSR_OK ||
 	    conn_open(&l->lconn, dsn, "listener", &why) != TSR_OK) {
 		log_warnx("%s", why.msg);

@@ -19,103 +19,6 @@
 /* Longest "client:secret" a Basic header may carry. */
 #define EST_MAX_BASIC	(TSR_MAX_NAME + 1 + 128)
 
-void
-est_view_free(void *view)
-{
-	struct est_view *v = view;
-
-	if (v == NULL)
-		return;
-	tsr_ca_destroy(v->ca);
-	free(v->ca_pem);
-	free(v->cacerts);
-	free(v->crl_der);
-	free(v->crl_pem);
-	free(v);
-}
-
-/* The PKCS #7 of the CA certificate and the CRL in both forms. */
-static enum tsr_err
-view_fill(struct tsr_store *st, struct est_view *v, struct tsr_why *why)
-{
-	struct tsr_ca_der one;
-	struct tsr_crlrow crl;
-	uint8_t *der = NULL;
-	size_t der_len = 0, pem_len = 0;
-	enum tsr_err rc;
-
-	if ((rc = tsr_ca_cert_pem(v->ca, &v->ca_pem, &pem_len)) != TSR_OK ||
-	    (rc = tsr_ca_cert_der(v->ca, &der, &der_len)) != TSR_OK)
-		return tsr_err_why(why, rc, "CA certificate");
-	one.der = der;
-	one.len = der_len;
-	rc = tsr_ca_pkcs7_b64(&one, 1, &v->cacerts, &v->cacerts_len, why);
-	free(der);
-	if (rc != TSR_OK)
-		return rc;
-	if ((rc = tsr_store_crl_get(st, &crl, why)) == TSR_ERR_NOT_FOUND)
-		return TSR_OK;
-	if (rc != TSR_OK)
-		return rc;
-	v->crl_der = crl.der;
-	v->crl_len = crl.der_len;
-	v->crl_this_update = crl.this_update;
-	if ((rc = tsr_ca_crl_pem(crl.der, crl.der_len, &v->crl_pem,
-	    &v->crl_pem_len)) != TSR_OK)
-		return tsr_err_why(why, rc, "CRL");
-	return TSR_OK;
-}
-
-int
-est_view_load(struct tsr_store *st, const char *key_dir,
-    const struct tsr_seal_keks *keks, struct est_view **out)
-{
-	struct tsr_keyvault vault = { key_dir, keks };
-	struct tsr_why why = { "" };
-	struct est_view *v;
-	enum tsr_err rc;
-
-	*out = NULL;
-	if ((v = calloc(1, sizeof(*v))) == NULL)
-		return -1;
-	rc = tsr_issuer_load(st, &vault, &v->ca, &why);
-	if (rc == TSR_ERR_NOT_FOUND && v->ca == NULL &&
-	    strncmp(why.msg, "no CA", 5) == 0) {
-		est_view_free(v);
-		return 1;
-	}
-	if (rc == TSR_OK)
-		rc = view_fill(st, v, &why);
-	if (rc != TSR_OK) {
-		log_warnx("cannot load the CA: %s", tsr_err_text(&why, rc));
-		est_view_free(v);
-		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-void
-est_db_init(struct est_db *db)
-{
-	pthread_mutex_init(&db->mu, NULL);
-	db->conn.st = NULL;
-	db->conn.dsn = NULL;
-}
-
-enum tsr_err
-est_db_open(struct est_db *db, const char *db_path, struct tsr_why *why)
-{
-	return conn_open(&db->conn, db_path, "issuer", why);
-}
-
-void
-est_db_finish(struct est_db *db)
-{
-	conn_close(&db->conn);
-	pthread_mutex_destroy(&db->mu);
-}
-
 static void
 answer_text(struct est_answer *a, unsigned status, const char *text)
 {
@@ -143,7 +46,7 @@ answer_copy(struct est_answer *a, const char *type, const void *data,
 void
 est_cacerts(struct server *s, struct est_answer *a)
 {
-	const struct est_view *v;
+	const struct caview *v;
 	struct snap *ref;
 
 	memset(a, 0, sizeof(*a));
@@ -158,7 +61,7 @@ est_cacerts(struct server *s, struct est_answer *a)
 void
 est_crl(struct server *s, bool pem, struct est_answer *a)
 {
-	const struct est_view *v;
+	const struct caview *v;
 	struct snap *ref;
 
 	memset(a, 0, sizeof(*a));
@@ -329,7 +232,7 @@ issue_status(enum tsr_err rc)
  * (simplereenroll), issue and record.  A refused request spends nothing.
  */
 static unsigned
-enroll_tx(struct enroll_ctx *e, const struct est_view *v, const char *secret,
+enroll_tx(struct enroll_ctx *e, const struct caview *v, const char *secret,
     struct tsr_ca_issued *iss)
 {
 	struct tsr_store *st = conn_get(&e->s->est_db.conn);
@@ -400,7 +303,7 @@ est_enroll(struct server *s, const struct est_call *c, bool reenroll,
 	struct enroll_ctx e = { .s = s, .c = c, .reenroll = reenroll };
 	struct tsr_ca_issued iss = { 0 };
 	struct tsr_ca_der one;
-	const struct est_view *v;
+	const struct caview *v;
 	struct snap *ref;
 	char basic[EST_MAX_BASIC + 1], *secret = NULL;
 	unsigned status;

@@ -7,50 +7,14 @@
 #ifndef TSR_DAEMON_EST_H
 #define TSR_DAEMON_EST_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ca.h"
-#include "conn.h"
-#include "seal.h"
 #include "store/store.h"
 #include "tls.h"
 
 struct server;
-
-/* What the server publishes of the store's CA (one snapshot). */
-struct est_view {
-	struct tsr_ca	*ca;
-	char		*ca_pem;		/* the CA certificate */
-	char		*cacerts;		/* base64 PKCS #7 certs-only */
-	size_t		 cacerts_len;
-	uint8_t		*crl_der;		/* NULL before the first */
-	size_t		 crl_len;
-	char		*crl_pem;
-	size_t		 crl_pem_len;
-	int64_t		 crl_this_update;
-};
-
-/* The view of st's CA (key from key_dir, or sealed under keks when not
- * NULL): 0, 1 when the store has no CA
- * (*out NULL), -1 after logging why. */
-int est_view_load(struct tsr_store *st, const char *key_dir,
-    const struct tsr_seal_keks *keks, struct est_view **out);
-void est_view_free(void *view);
-
-/* The connection issuance writes on, with its mutex; it comes back by
- * itself after a database restart (conn.h). */
-struct est_db {
-	pthread_mutex_t	 mu;
-	struct conn	 conn;		/* unset until est_db_open */
-};
-
-void est_db_init(struct est_db *db);
-enum tsr_err est_db_open(struct est_db *db, const char *db_path,
-    struct tsr_why *why);
-void est_db_finish(struct est_db *db);
 
 struct est_call {
 	const char		*authorization;	/* header, or NULL */

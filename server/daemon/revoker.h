@@ -15,8 +15,7 @@
 #include "store/store.h"
 
 struct revoker {
-	pthread_mutex_t	 mu;
-	struct conn	 conn;		/* unset until revoker_open */
+	struct conn_shared	 db;
 };
 
 /* Called with the connection and the entry written, under the mutex,

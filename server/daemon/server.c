@@ -23,14 +23,14 @@ server_init(struct server *s, const struct daemon_config *cfg)
 	revoker_init(&s->revoker);
 	health_init(&s->health, cfg->max_staleness_s, time(NULL));
 	snap_slot_init(&s->ca);
-	est_db_init(&s->est_db);
+	conn_shared_init(&s->est_db);
 }
 
 void
 server_finish(struct server *s)
 {
 	revoker_finish(&s->revoker);
-	est_db_finish(&s->est_db);
+	conn_shared_finish(&s->est_db);
 	snap_slot_finish(&s->ca);
 	snap_slot_finish(&s->deny);
 	pthread_mutex_destroy(&s->deny_mu);
@@ -78,7 +78,7 @@ server_deny_acquire(struct server *s, struct snap **ref)
 	return acquire(&s->deny, ref);
 }
 
-const struct est_view *
+const struct caview *
 server_ca_acquire(struct server *s, struct snap **ref)
 {
 	return acquire(&s->ca, ref);
@@ -87,13 +87,13 @@ server_ca_acquire(struct server *s, struct snap **ref)
 int
 server_ca_load(struct server *s, struct tsr_store *st)
 {
-	struct est_view *v = NULL;
+	struct caview *v = NULL;
 	struct snap *sn;
 	int ret;
 
-	if ((ret = est_view_load(st, s->cfg.key_dir, s->cfg.keks, &v)) != 0)
+	if ((ret = caview_load(st, s->cfg.key_dir, s->cfg.keks, &v)) != 0)
 		return ret > 0 ? 0 : -1;
-	if ((sn = snap_new(v, est_view_free)) == NULL)
+	if ((sn = snap_new(v, caview_free)) == NULL)
 		return -1;
 	snap_set(&s->ca, sn);
 	return 0;

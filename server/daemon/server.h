@@ -16,9 +16,10 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "caview.h"
+#include "conn.h"
 #include "daemon.h"
 #include "health.h"
-#include "est.h"
 #include "keyring.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -47,8 +48,8 @@ struct server {
 	struct snap_slot	 deny;		/* struct tsr_denylist */
 	pthread_mutex_t		 deny_mu;	/* orders deny-list publishing:
 						 * a reload, then additions */
-	struct snap_slot	 ca;		/* struct est_view */
-	struct est_db		 est_db;	/* issuance writes here */
+	struct snap_slot	 ca;		/* struct caview */
+	struct conn_shared	 est_db;	/* issuance writes here */
 	atomic_llong		 certs_expiring;	/* within 7 days */
 	struct tsr_audit_queue	*audit;
 	struct metrics		*metrics;
@@ -77,7 +78,7 @@ const struct tls_creds *server_creds_acquire(struct server *s,
 const struct tsr_denylist *server_deny_acquire(struct server *s,
     struct snap **ref);
 /* NULL when the store has no CA. */
-const struct est_view *server_ca_acquire(struct server *s,
+const struct caview *server_ca_acquire(struct server *s,
     struct snap **ref);
 
 /* Drop a reference from an acquire; NULL-safe. */
