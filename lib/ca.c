@@ -1,6 +1,6 @@
 /*
  * ca: the client-certificate authority (GnuTLS for keys, certificates,
- * requests and PKCS #7; the CRL's DER is written here, see ca.h).
+ * requests and PKCS #7; the CRL is assembled here with der.h, see ca.h).
  */
 #include "ca.h"
 
@@ -15,6 +15,7 @@
 #include <gnutls/x509.h>
 #include <nettle/base64.h>
 
+#include "der.h"
 #include "x509.h"
 
 /* SHA-1 key identifiers are 20 bytes; room for longer ones we load. */
@@ -664,170 +665,6 @@ tsr_ca_pkcs7_b64(const struct tsr_ca_der *certs, size_t n, char **out,
 
 /* ---- CRL -------------------------------------------------------------- */
 
-/*
- * A growing DER buffer.  A failed allocation sets bad, and every later
- * write is dropped, so callers check once at the end.
- */
-struct der {
-	uint8_t	*p;
-	size_t	 len, cap;
-	bool	 bad;
-};
-
-static uint8_t *
-der_room(struct der *d, size_t n)
-{
-	uint8_t *p;
-	size_t cap;
-
-	if (d->bad)
-		return NULL;
-	if (n > SIZE_MAX / 2 - d->len) {
-		d->bad = true;
-		return NULL;
-	}
-	if (d->len + n > d->cap) {
-		cap = d->cap < 256 ? 256 : d->cap;
-		while (cap < d->len + n)
-			cap *= 2;
-		if ((p = realloc(d->p, cap)) == NULL) {
-			d->bad = true;
-			return NULL;
-		}
-		d->p = p;
-		d->cap = cap;
-	}
-	p = d->p + d->len;
-	d->len += n;
-	return p;
-}
-
-/* Room for n more bytes without moving: one allocation for a large
- * CRL instead of a series of copies. */
-static void
-der_reserve(struct der *d, size_t n)
-{
-	if (der_room(d, n) != NULL)
-		d->len -= n;
-}
-
-static void
-der_put(struct der *d, const void *src, size_t n)
-{
-	uint8_t *p;
-
-	if (n > 0 && (p = der_room(d, n)) != NULL)
-		memcpy(p, src, n);
-}
-
-/* Identifier and definite length (X.690 §8.1.3). */
-static void
-der_head(struct der *d, uint8_t tag, size_t len)
-{
-	uint8_t h[2 + sizeof(size_t)];
-	size_t n = 0, i, bytes = 0;
-
-	h[n++] = tag;
-	if (len < 0x80) {
-		h[n++] = (uint8_t)len;
-	} else {
-		for (i = len; i != 0; i >>= 8)
-			bytes++;
-		h[n++] = (uint8_t)(0x80 | bytes);
-		for (i = bytes; i > 0; i--)
-			h[n++] = (uint8_t)(len >> (8 * (i - 1)));
-	}
-	der_put(d, h, n);
-}
-
-/* A whole TLV whose value is v[0..n). */
-static void
-der_tlv(struct der *d, uint8_t tag, const void *v, size_t n)
-{
-	der_head(d, tag, n);
-	der_put(d, v, n);
-}
-
-/* INTEGER of the unsigned big-endian b[0..n), minimal. */
-static void
-der_uint(struct der *d, const uint8_t *b, size_t n)
-{
-	while (n > 1 && b[0] == 0) {
-		b++;
-		n--;
-	}
-	if (n > 0 && (b[0] & 0x80) != 0) {
-		der_head(d, 0x02, n + 1);
-		der_put(d, "", 1);
-		der_put(d, b, n);
-	} else {
-		der_tlv(d, 0x02, b, n);
-	}
-}
-
-static void
-der_u64(struct der *d, uint64_t v)
-{
-	uint8_t b[8];
-	int i;
-
-	for (i = 7; i >= 0; i--, v >>= 8)
-		b[i] = (uint8_t)v;
-	der_uint(d, b, sizeof(b));
-}
-
-/* Days since 1970-01-01 to a civil date (H. Hinnant's algorithm). */
-static void
-civil(int64_t days, int64_t *y, unsigned int *m, unsigned int *dd)
-{
-	int64_t z = days + 719468, era, yoe, doy, mp;
-
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	yoe = z - era * 146097;
-	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
-	doy = z - era * 146097 - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*dd = (unsigned int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-static char *
-digits(char *p, unsigned int v, int n)
-{
-	int i;
-
-	for (i = n - 1; i >= 0; i--, v /= 10)
-		p[i] = (char)('0' + v % 10);
-	return p + n;
-}
-
-/* RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime after, in
- * UTC with seconds.  Times before 1950 or after 9999 are refused. */
-static bool
-der_time(struct der *d, int64_t t)
-{
-	char s[16], *p = s;
-	int64_t days, y, sec;
-	unsigned int m, dd;
-
-	days = (t >= 0 ? t : t - 86399) / 86400;
-	sec = t - days * 86400;
-	civil(days, &y, &m, &dd);
-	if (y < 1950 || y > 9999)
-		return false;
-	p = y < 2050 ? digits(p, (unsigned int)(y % 100), 2) :
-	    digits(p, (unsigned int)y, 4);
-	p = digits(p, m, 2);
-	p = digits(p, dd, 2);
-	p = digits(p, (unsigned int)(sec / 3600), 2);
-	p = digits(p, (unsigned int)(sec / 60 % 60), 2);
-	p = digits(p, (unsigned int)(sec % 60), 2);
-	*p++ = 'Z';
-	der_tlv(d, y < 2050 ? 0x17 : 0x18, s, (size_t)(p - s));
-	return true;
-}
-
 static int
 hexval(char c)
 {
@@ -866,7 +703,7 @@ serial_bytes(const char *hex, uint8_t b[TSR_CA_MAX_SERIAL_HEX / 2],
 
 /* One revokedCertificates entry (RFC 5280 §5.1). */
 static bool
-crl_entry(struct der *d, struct der *e, const struct tsr_ca_revoked *r)
+crl_entry(struct tsr_der *d, struct tsr_der *e, const struct tsr_ca_revoked *r)
 {
 	/* crlEntryExtensions: one reasonCode (2.5.29.21), ENUMERATED. */
 	uint8_t ext[] = { 0x30, 0x0c, 0x30, 0x0a, 0x06, 0x03, 0x55, 0x1d,
@@ -879,96 +716,61 @@ crl_entry(struct der *d, struct der *e, const struct tsr_ca_revoked *r)
 		return false;
 	/* e is scratch space the caller reuses for every entry. */
 	e->len = 0;
-	der_uint(e, b, n);
-	ok = der_time(e, r->when);
+	tsr_der_uint(e, b, n);
+	ok = tsr_der_time(e, r->when);
 	if (r->reason < TSR_CA_REASON_NONE || r->reason > 10 ||
 	    r->reason == 7)
 		ok = false;
 	/* §5.3.1: unspecified is said by leaving the reason out. */
 	if (r->reason > TSR_CA_REASON_UNSPECIFIED) {
 		ext[sizeof(ext) - 1] = (uint8_t)r->reason;
-		der_put(e, ext, sizeof(ext));
+		tsr_der_put(e, ext, sizeof(ext));
 	}
 	if (ok && !e->bad)
-		der_tlv(d, 0x30, e->p, e->len);
+		tsr_der_tlv(d, 0x30, e->p, e->len);
 	return ok && !e->bad;
 }
 
 /* AlgorithmIdentifier of ca's signatures: ecdsa-with-SHA256 or -SHA384
  * (RFC 5758 §3.2: no parameters). */
 static void
-der_sig_alg(struct der *d, const struct tsr_ca *ca)
+crl_sig_alg(struct tsr_der *d, const struct tsr_ca *ca)
 {
 	uint8_t alg[] = { 0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce,
 	    0x3d, 0x04, 0x03, 0x02 };
 
 	if (ca->dig == GNUTLS_DIG_SHA384)
 		alg[sizeof(alg) - 1] = 0x03;
-	der_put(d, alg, sizeof(alg));
+	tsr_der_put(d, alg, sizeof(alg));
 }
 
 /* crlExtensions [0]: authorityKeyIdentifier and cRLNumber (§5.2). */
 static void
-crl_extensions(struct der *d, const struct tsr_ca *ca, uint64_t number)
+crl_extensions(struct tsr_der *d, const struct tsr_ca *ca, uint64_t number)
 {
 	static const uint8_t aki_oid[] = { 0x06, 0x03, 0x55, 0x1d, 0x23 };
 	static const uint8_t num_oid[] = { 0x06, 0x03, 0x55, 0x1d, 0x14 };
-	struct der v = { NULL, 0, 0, false }, x = { NULL, 0, 0, false };
-	struct der all = { NULL, 0, 0, false };
+	struct tsr_der v = { NULL, 0, 0, false }, x = { NULL, 0, 0, false };
+	struct tsr_der all = { NULL, 0, 0, false };
 
 	/* AKI: SEQUENCE { [0] keyIdentifier } in an OCTET STRING. */
-	der_head(&v, 0x30, ca->ski_len + 2);
-	der_tlv(&v, 0x80, ca->ski, ca->ski_len);
-	der_put(&x, aki_oid, sizeof(aki_oid));
-	der_tlv(&x, 0x04, v.p, v.len);
-	der_tlv(&all, 0x30, x.p, x.len);
+	tsr_der_head(&v, 0x30, ca->ski_len + 2);
+	tsr_der_tlv(&v, 0x80, ca->ski, ca->ski_len);
+	tsr_der_put(&x, aki_oid, sizeof(aki_oid));
+	tsr_der_tlv(&x, 0x04, v.p, v.len);
+	tsr_der_tlv(&all, 0x30, x.p, x.len);
 	v.len = x.len = 0;
-	der_u64(&v, number);
-	der_put(&x, num_oid, sizeof(num_oid));
-	der_tlv(&x, 0x04, v.p, v.len);
-	der_tlv(&all, 0x30, x.p, x.len);
+	tsr_der_u64(&v, number);
+	tsr_der_put(&x, num_oid, sizeof(num_oid));
+	tsr_der_tlv(&x, 0x04, v.p, v.len);
+	tsr_der_tlv(&all, 0x30, x.p, x.len);
 	v.len = 0;
-	der_tlv(&v, 0x30, all.p, all.len);
-	der_tlv(d, 0xa0, v.p, v.len);
+	tsr_der_tlv(&v, 0x30, all.p, all.len);
+	tsr_der_tlv(d, 0xa0, v.p, v.len);
 	d->bad |= v.bad || x.bad || all.bad;
 	free(v.p);
 	free(x.p);
 	free(all.p);
-}
-
-/*
- * A constructed value written in place: der_open leaves room for the
- * longest header and returns where it starts; der_close writes the
- * header and moves the contents down to meet it.  A large CRL is so
- * built in one buffer, touched once, instead of being copied from one
- * buffer to the next at every level.
- */
-#define DER_MAX_HEAD	6
-
-static size_t
-der_open(struct der *d)
-{
-	size_t at = d->len;
-
-	(void)der_room(d, DER_MAX_HEAD);
-	return at;
-}
-
-static void
-der_close(struct der *d, size_t at, uint8_t tag)
-{
-	size_t clen, hl;
-	uint8_t *p;
-
-	if (d->bad)
-		return;
-	clen = d->len - at - DER_MAX_HEAD;
-	d->len = at;
-	der_head(d, tag, clen);		/* fits: at most DER_MAX_HEAD */
-	hl = d->len - at;
-	p = d->p + at;
-	memmove(p + hl, p + DER_MAX_HEAD, clen);
-	d->len = at + hl + clen;
 }
 
 /* The entries of a CRL already signed, to be copied as they are. */
@@ -980,10 +782,10 @@ struct crl_prior {
 /* revokedCertificates: the prior entries, then revoked[0..n); omitted
  * when there is none (§5.1.2.6). */
 static enum tsr_err
-crl_revoked(struct der *d, const struct crl_prior *prior,
+crl_revoked(struct tsr_der *d, const struct crl_prior *prior,
     const struct tsr_ca_revoked *revoked, size_t n, struct tsr_why *why)
 {
-	struct der e = { NULL, 0, 0, false };
+	struct tsr_der e = { NULL, 0, 0, false };
 	enum tsr_err rc = TSR_OK;
 	size_t i, at;
 
@@ -991,9 +793,9 @@ crl_revoked(struct der *d, const struct crl_prior *prior,
 		return TSR_OK;
 	/* An entry is at most 23 + 17 + 14 bytes and its header. */
 	if (n < SIZE_MAX / 64 && prior->len < SIZE_MAX / 2 - n * 56 - 1024)
-		der_reserve(d, prior->len + n * 56 + 1024);
-	at = der_open(d);
-	der_put(d, prior->p, prior->len);
+		tsr_der_reserve(d, prior->len + n * 56 + 1024);
+	at = tsr_der_open(d);
+	tsr_der_put(d, prior->p, prior->len);
 	for (i = 0; i < n; i++)
 		if (!crl_entry(d, &e, &revoked[i])) {
 			rc = d->bad || e.bad ? TSR_ERR_NOMEM :
@@ -1002,7 +804,7 @@ crl_revoked(struct der *d, const struct crl_prior *prior,
 			    i);
 			goto out;
 		}
-	der_close(d, at, 0x30);
+	tsr_der_close(d, at, 0x30);
 out:
 	free(e.p);
 	return rc;
@@ -1012,7 +814,7 @@ out:
 static enum tsr_err
 crl_tbs(const struct tsr_ca *ca, const struct crl_prior *prior,
     const struct tsr_ca_revoked *revoked, size_t n, uint64_t number,
-    int64_t this_update, struct der *d, struct tsr_why *why)
+    int64_t this_update, struct tsr_der *d, struct tsr_why *why)
 {
 	static const uint8_t v2[] = { 0x02, 0x01, 0x01 };
 	gnutls_datum_t issuer = { NULL, 0 };
@@ -1024,19 +826,19 @@ crl_tbs(const struct tsr_ca *ca, const struct crl_prior *prior,
 	if (gnutls_x509_crt_get_raw_dn(ca->crt, &issuer) < 0)
 		return tsr_err_why(why, TSR_ERR_CRYPTO,
 		    "cannot read the CA's name");
-	at = der_open(d);
-	der_put(d, v2, sizeof(v2));
-	der_sig_alg(d, ca);
-	der_put(d, issuer.data, issuer.size);
-	if (!der_time(d, this_update) ||
-	    !der_time(d, this_update + TSR_CA_CRL_VALIDITY)) {
+	at = tsr_der_open(d);
+	tsr_der_put(d, v2, sizeof(v2));
+	crl_sig_alg(d, ca);
+	tsr_der_put(d, issuer.data, issuer.size);
+	if (!tsr_der_time(d, this_update) ||
+	    !tsr_der_time(d, this_update + TSR_CA_CRL_VALIDITY)) {
 		rc = tsr_err_why(why, rc, "CRL time out of range");
 		goto out;
 	}
 	if ((rc = crl_revoked(d, prior, revoked, n, why)) != TSR_OK)
 		goto out;
 	crl_extensions(d, ca, number);
-	der_close(d, at, 0x30);
+	tsr_der_close(d, at, 0x30);
 	rc = d->bad ? TSR_ERR_NOMEM : TSR_OK;
 out:
 	gnutls_free(issuer.data);
@@ -1049,7 +851,7 @@ crl_build(const struct tsr_ca *ca, const struct crl_prior *prior,
     int64_t this_update, uint8_t **out, size_t *out_len,
     struct tsr_why *why)
 {
-	struct der crl = { NULL, 0, 0, false };
+	struct tsr_der crl = { NULL, 0, 0, false };
 	gnutls_datum_t data, sig = { NULL, 0 };
 	size_t at, tbs;
 	enum tsr_err rc;
@@ -1057,7 +859,7 @@ crl_build(const struct tsr_ca *ca, const struct crl_prior *prior,
 	*out = NULL;
 	*out_len = 0;
 	/* CertificateList: tbs, algorithm, BIT STRING (no unused bits). */
-	at = der_open(&crl);
+	at = tsr_der_open(&crl);
 	tbs = crl.len;
 	if ((rc = crl_tbs(ca, prior, revoked, n, number, this_update, &crl,
 	    why)) != TSR_OK)
@@ -1069,11 +871,11 @@ crl_build(const struct tsr_ca *ca, const struct crl_prior *prior,
 		rc = tsr_err_why(why, TSR_ERR_CRYPTO, "cannot sign the CRL");
 		goto out;
 	}
-	der_sig_alg(&crl, ca);
-	der_head(&crl, 0x03, (size_t)sig.size + 1);
-	der_put(&crl, "", 1);
-	der_put(&crl, sig.data, sig.size);
-	der_close(&crl, at, 0x30);
+	crl_sig_alg(&crl, ca);
+	tsr_der_head(&crl, 0x03, (size_t)sig.size + 1);
+	tsr_der_put(&crl, "", 1);
+	tsr_der_put(&crl, sig.data, sig.size);
+	tsr_der_close(&crl, at, 0x30);
 	if (crl.bad) {
 		rc = TSR_ERR_NOMEM;
 		goto out;
@@ -1098,97 +900,24 @@ tsr_ca_crl(const struct tsr_ca *ca, const struct tsr_ca_revoked *revoked,
 	    out_len, why);
 }
 
-/*
- * A DER reader over [p, end).  der_next takes one TLV of the given tag
- * with a definite length of at most four bytes, puts its value in val
- * and moves past it; false, moving nothing, if there is none.
- */
-struct der_in {
-	const uint8_t	*p, *end;
-};
-
-static bool
-der_next(struct der_in *in, uint8_t tag, struct der_in *val)
-{
-	size_t avail = (size_t)(in->end - in->p), hl = 2, len, nb, i;
-
-	if (avail < 2 || in->p[0] != tag)
-		return false;
-	len = in->p[1];
-	if (len & 0x80) {
-		nb = len & 0x7f;
-		if (nb == 0 || nb > 4 || avail - 2 < nb)
-			return false;
-		for (len = 0, i = 0; i < nb; i++)
-			len = len << 8 | in->p[2 + i];
-		hl += nb;
-	}
-	if (len > avail - hl)
-		return false;
-	val->p = in->p + hl;
-	val->end = val->p + len;
-	in->p = val->end;
-	return true;
-}
-
-/* n decimal digits at p, into *v, if within [lo, hi]. */
-static bool
-digits_in(const uint8_t *p, int n, unsigned int lo, unsigned int hi,
-    unsigned int *v)
-{
-	int i;
-
-	for (*v = 0, i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		*v = *v * 10 + (unsigned int)(p[i] - '0');
-	}
-	return *v >= lo && *v <= hi;
-}
-
-/* thisUpdate, nextUpdate or revocationDate as der_time writes them:
- * UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ. */
-static bool
-der_next_time(struct der_in *in)
-{
-	static const unsigned int hi[] = { 12, 31, 23, 59, 59 };
-	struct der_in v;
-	unsigned int x;
-	int i, y;
-
-	if (der_next(in, 0x17, &v))
-		y = 2;
-	else if (der_next(in, 0x18, &v))
-		y = 4;
-	else
-		return false;
-	if (v.end - v.p != y + 11 || v.p[y + 10] != 'Z' ||
-	    !digits_in(v.p, y, 0, 9999, &x))
-		return false;
-	for (i = 0; i < 5; i++)
-		if (!digits_in(v.p + y + 2 * i, 2, i < 2 ? 1 : 0, hi[i], &x))
-			return false;
-	return true;
-}
-
 /* One revokedCertificates entry as crl_entry writes it, and nothing
  * else: a positive serial in minimal form of at most 21 bytes, a time,
  * then a reasonCode extension or nothing. */
 static bool
-crl_entry_ok(struct der_in *list)
+crl_entry_ok(struct tsr_der_in *list)
 {
 	static const uint8_t reason[] = { 0x30, 0x0c, 0x30, 0x0a, 0x06,
 	    0x03, 0x55, 0x1d, 0x15, 0x04, 0x03, 0x0a, 0x01 };
-	struct der_in e, v;
+	struct tsr_der_in e, v;
 	size_t n;
 	uint8_t code;
 
-	if (!der_next(list, 0x30, &e) || !der_next(&e, 0x02, &v))
+	if (!tsr_der_next(list, 0x30, &e) || !tsr_der_next(&e, 0x02, &v))
 		return false;
 	n = (size_t)(v.end - v.p);
 	if (n == 0 || n > 21 || (v.p[0] & 0x80) != 0 ||
 	    (n > 1 && v.p[0] == 0 && (v.p[1] & 0x80) == 0) ||
-	    (n == 1 && v.p[0] == 0) || !der_next_time(&e))
+	    (n == 1 && v.p[0] == 0) || !tsr_der_next_time(&e))
 		return false;
 	if (e.p == e.end)
 		return true;
@@ -1203,28 +932,28 @@ crl_entry_ok(struct der_in *list)
  * entry must be one crl_entry could have written, and the CRL must be
  * ca's. */
 static bool
-crl_prior_entries(const struct tsr_ca *ca, struct der_in *tbs,
+crl_prior_entries(const struct tsr_ca *ca, struct tsr_der_in *tbs,
     struct crl_prior *out)
 {
-	struct der_in v, list;
+	struct tsr_der_in v, list;
 	gnutls_datum_t issuer = { NULL, 0 };
 	const uint8_t *at;
 	bool same;
 
-	if (!der_next(tbs, 0x30, &v))		/* signature */
+	if (!tsr_der_next(tbs, 0x30, &v))		/* signature */
 		return false;
 	at = tbs->p;
-	if (!der_next(tbs, 0x30, &v) ||
+	if (!tsr_der_next(tbs, 0x30, &v) ||
 	    gnutls_x509_crt_get_raw_dn(ca->crt, &issuer) < 0)
 		return false;
 	same = issuer.size == (size_t)(tbs->p - at) &&
 	    memcmp(issuer.data, at, issuer.size) == 0;
 	gnutls_free(issuer.data);
-	if (!same || !der_next_time(tbs) || !der_next_time(tbs))
+	if (!same || !tsr_der_next_time(tbs) || !tsr_der_next_time(tbs))
 		return false;
 	out->p = NULL;
 	out->len = 0;
-	if (der_next(tbs, 0x30, &list)) {
+	if (tsr_der_next(tbs, 0x30, &list)) {
 		out->p = list.p;
 		out->len = (size_t)(list.end - list.p);
 		while (list.p < list.end)
@@ -1241,13 +970,13 @@ tsr_ca_crl_append(const struct tsr_ca *ca, const uint8_t *prior,
     struct tsr_why *why)
 {
 	static const uint8_t v2[] = { 0x01 };
-	struct der_in in = { prior, prior + prior_len }, cl, tbs, v;
+	struct tsr_der_in in = { prior, prior + prior_len }, cl, tbs, v;
 	struct crl_prior entries;
 
 	*out = NULL;
 	*out_len = 0;
-	if (prior == NULL || !der_next(&in, 0x30, &cl) || in.p != in.end ||
-	    !der_next(&cl, 0x30, &tbs) || !der_next(&tbs, 0x02, &v) ||
+	if (prior == NULL || !tsr_der_next(&in, 0x30, &cl) || in.p != in.end ||
+	    !tsr_der_next(&cl, 0x30, &tbs) || !tsr_der_next(&tbs, 0x02, &v) ||
 	    v.end - v.p != 1 || memcmp(v.p, v2, 1) != 0 ||
 	    !crl_prior_entries(ca, &tbs, &entries))
 		return tsr_err_why(why, TSR_ERR_INVALID,

@@ -24,7 +24,7 @@ static const struct {
 };
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-static char failed[200];		/* why loading failed; "" if it did not */
+static char failed[200];	/* why loading failed; "" if it did not */
 
 static void
 load(void)
@@ -55,7 +55,8 @@ tsr_pq_load(struct tsr_why *why)
 {
 	(void)pthread_once(&once, load);
 	if (failed[0] != '\0')
-		return tsr_err_why(why, TSR_ERR_DB, "cannot load the PostgreSQL "
-		    "client library (Debian package libpq5): %s", failed);
+		return tsr_err_why(why, TSR_ERR_DB, "cannot load the "
+		    "PostgreSQL client library (Debian package libpq5): %s",
+		    failed);
 	return TSR_OK;
 }
