@@ -970,12 +970,14 @@ tsr_ca_crl_append(const struct tsr_ca *ca, const uint8_t *prior,
     struct tsr_why *why)
 {
 	static const uint8_t v2[] = { 0x01 };
-	struct tsr_der_in in = { prior, prior + prior_len }, cl, tbs, v;
+	struct tsr_der_in in, cl, tbs, v;
 	struct crl_prior entries;
 
 	*out = NULL;
 	*out_len = 0;
-	if (prior == NULL || !tsr_der_next(&in, 0x30, &cl) || in.p != in.end ||
+	in.p = prior;
+	in.end = prior != NULL ? prior + prior_len : prior;
+	if (!tsr_der_next(&in, 0x30, &cl) || in.p != in.end ||
 	    !tsr_der_next(&cl, 0x30, &tbs) || !tsr_der_next(&tbs, 0x02, &v) ||
 	    v.end - v.p != 1 || memcmp(v.p, v2, 1) != 0 ||
 	    !crl_prior_entries(ca, &tbs, &entries))
