@@ -2,8 +2,8 @@
 # go_client.sh: a Go service against the real server (go/client.go): the
 # mTLS token request with crypto/tls and http.PostForm, then golang-jwt
 # (Debian's golang-github-golang-jwt-jwt-dev, v4) as the resource server,
-# with the JWKS fetched over https; and README's Go client snippet, as
-# written, gets a token.  The program speaks TAP; its lines are
+# with the JWKS fetched over https; a body over the size limit gets its
+# 413; and README's Go client snippet, as written, gets a token.  The program speaks TAP; its lines are
 # renumbered into this file's, under one plan.
 #
 # Built offline in GOPATH mode against /usr/share/gocode; nothing is
@@ -108,9 +108,9 @@ fi
 is "go: the program printed a plan matching its $go_n test lines" \
     "$go_plan" "$go_n"
 is "go: its test lines are numbered in sequence" "$go_seq" ok
-# 18 checks when nothing stops it early (a failed prerequisite ends the
+# 20 checks when nothing stops it early (a failed prerequisite ends the
 # run after its "not ok", and the count shows that too).
-is "go: all of its 18 checks ran" "$go_n" 18
+is "go: all of its 20 checks ran" "$go_n" 20
 is "go: the program exits 0" "$go_rc" 0
 
 done_testing

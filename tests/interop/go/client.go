@@ -27,6 +27,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -143,6 +144,26 @@ func requestToken(c *http.Client, base, audience string) (int, []byte, *tokenRes
 		return resp.StatusCode, body, &tr, fmt.Errorf("unexpected response %s", body)
 	}
 	return resp.StatusCode, body, &tr, nil
+}
+
+// postBig POSTs n bytes of form to /token and wants 413 invalid_request.
+func postBig(c *http.Client, base string, n int) error {
+	body := bytes.Repeat([]byte("a"), n)
+	resp, err := c.Post(base+"/token", "application/x-www-form-urlencoded",
+		bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	got, err := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusRequestEntityTooLarge ||
+		!strings.Contains(string(got), `"invalid_request"`) {
+		return fmt.Errorf("status %d, body %q", resp.StatusCode, got)
+	}
+	return nil
 }
 
 // --- the resource server -----------------------------------------------------
@@ -386,6 +407,14 @@ func main() {
 		err = nil
 	}
 	check("client: without the test CA in RootCAs the server is not trusted", err)
+
+	// A body over the limit, sent whole as Go sends it: the client reads
+	// the 413, not a reset, whether the server drains the body (3 MB) or
+	// answers first and closes (8 MB).
+	for _, mb := range []int{3, 8} {
+		check(fmt.Sprintf("client: a body of %d MB gets 413 invalid_request", mb),
+			postBig(client, *base, mb<<20))
+	}
 
 	// --- the resource server side ---
 	jwksClient := newClient(nil, roots)
