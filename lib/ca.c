@@ -969,7 +969,6 @@ tsr_ca_crl_append(const struct tsr_ca *ca, const uint8_t *prior,
     uint64_t number, int64_t this_update, uint8_t **out, size_t *out_len,
     struct tsr_why *why)
 {
-	static const uint8_t v2[] = { 0x01 };
 	struct tsr_der_in in, cl, tbs, v;
 	struct crl_prior entries;
 
@@ -979,7 +978,7 @@ tsr_ca_crl_append(const struct tsr_ca *ca, const uint8_t *prior,
 	in.end = prior != NULL ? prior + prior_len : prior;
 	if (!tsr_der_next(&in, 0x30, &cl) || in.p != in.end ||
 	    !tsr_der_next(&cl, 0x30, &tbs) || !tsr_der_next(&tbs, 0x02, &v) ||
-	    v.end - v.p != 1 || memcmp(v.p, v2, 1) != 0 ||
+	    v.end - v.p != 1 || v.p[0] != 0x01 ||		/* v2 */
 	    !crl_prior_entries(ca, &tbs, &entries))
 		return tsr_err_why(why, TSR_ERR_INVALID,
 		    "the current CRL is not one this CA signed");

@@ -281,11 +281,12 @@ crl_add(struct tsr_store *st, const struct tsr_ca *ca, const char *serial,
 	size_t der_len = 0;
 	enum tsr_err rc;
 
+	/* number is one past cur's: crl_next read it in this transaction. */
 	rc = tsr_store_crl_get(st, &cur, why);
-	if (rc == TSR_OK && cur.number + 1 == number)
+	if (rc == TSR_OK)
 		rc = tsr_ca_crl_append(ca, cur.der, cur.der_len, &r, 1,
 		    (uint64_t)number, (int64_t)now, &der, &der_len, why);
-	else if (rc == TSR_OK || rc == TSR_ERR_NOT_FOUND)
+	else if (rc == TSR_ERR_NOT_FOUND)
 		rc = TSR_ERR_INVALID;
 	free(cur.der);
 	if (rc == TSR_ERR_INVALID)

@@ -1,8 +1,8 @@
 /*
  * pq: libpq, loaded when a PostgreSQL store is first opened rather than
- * linked.  libpq brings OpenSSL, Kerberos and LDAP with it, some 2.7 MB
- * of resident memory and a few milliseconds of relocations at every
- * start; a server or a command on SQLite pays none of it.
+ * linked.  libpq brings OpenSSL, Kerberos and LDAP with it: some 2.7 MB
+ * of a server's resident memory, and their relocations at every start.
+ * A server or a command on SQLite pays none of it.
  *
  * The members are libpq's functions under their own names without the
  * PQ prefix: tsr_pq.exec is PQexec.  Only postgresql.c uses them, and

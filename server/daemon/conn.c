@@ -78,13 +78,6 @@ conn_shared_init(struct conn_shared *c)
 	c->conn.dsn = NULL;
 }
 
-enum tsr_err
-conn_shared_open(struct conn_shared *c, const char *dsn, const char *who,
-    struct tsr_why *why)
-{
-	return conn_open(&c->conn, dsn, who, why);
-}
-
 void
 conn_shared_finish(struct conn_shared *c)
 {

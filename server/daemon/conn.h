@@ -36,16 +36,14 @@ void conn_fail(struct conn *c);
 /* NULL-safe on a conn never opened. */
 void conn_close(struct conn *c);
 
-/* A conn that several threads write on, one at a time under mu. */
+/* A conn that several threads write on, one at a time under mu; it is
+ * opened with conn_open on its conn. */
 struct conn_shared {
 	pthread_mutex_t	 mu;
-	struct conn	 conn;		/* unset until conn_shared_open */
+	struct conn	 conn;
 };
 
 void conn_shared_init(struct conn_shared *c);
-/* Open it now; TSR_OK or why not (start-up: fatal). */
-enum tsr_err conn_shared_open(struct conn_shared *c, const char *dsn,
-    const char *who, struct tsr_why *why);
 /* Close it; after its users stopped. */
 void conn_shared_finish(struct conn_shared *c);
 

@@ -687,7 +687,7 @@ open_store(struct server *s, struct loop *l)
 	if (conn_open(&l->poll, dsn, "poller", &why) != TSR_OK ||
 	    conn_open(&l->tend, dsn, "key upkeep", &why) != TSR_OK ||
 	    revoker_open(&s->revoker, dsn, &why) != TSR_OK ||
-	    conn_shared_open(&s->est_db, dsn, "issuer", &why) != TSR_OK ||
+	    conn_open(&s->est_db.conn, dsn, "issuer", &why) != TSR_OK ||
 	    tsr_store_migrate(l->poll.st, NULL, &why) != TSR_OK ||
 	    conn_open(&l->lconn, dsn, "listener", &why) != TSR_OK) {
 		log_warnx("%s", why.msg);

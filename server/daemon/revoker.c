@@ -14,7 +14,7 @@ revoker_init(struct revoker *rv)
 enum tsr_err
 revoker_open(struct revoker *rv, const char *db_path, struct tsr_why *why)
 {
-	return conn_shared_open(&rv->db, db_path, "revoker", why);
+	return conn_open(&rv->db.conn, db_path, "revoker", why);
 }
 
 void
